@@ -1,0 +1,45 @@
+// The `dec` command: subcommands are registered from the generated list
+// (src/dec/cli/CMakeLists.txt); every error leaves here as one line.
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "dec/cli/cli_util.h"
+#include "dec/core/error.h"
+
+#define DEC_COMMAND(name) void add_##name##_command(CLI::App& app);
+namespace dec::cli {
+#include "dec/cli/commands.inc"
+}  // namespace dec::cli
+#undef DEC_COMMAND
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "dec: train deep networks across an end device, edge servers and the cloud.\n"
+      "Run `dec <command> --help` for a command's flags and an example."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+#define DEC_COMMAND(name) dec::cli::add_##name##_command(app);
+#include "dec/cli/commands.inc"
+#undef DEC_COMMAND
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return dec::cli::report_error(e.what(), 2);
+  } catch (const dec::Error& e) {
+    return dec::cli::report_error(e.what(), e.exit_code());
+  } catch (const c10::Error& e) {
+    return dec::cli::report_error(std::string("torch: ") + e.what_without_backtrace(), 70);
+  } catch (const std::exception& e) {
+    return dec::cli::report_error(std::string("unexpected: ") + e.what(), 70);
+  }
+  return 0;
+}

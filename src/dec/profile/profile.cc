@@ -1,0 +1,138 @@
+#include "dec/profile/profile.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "dec/core/error.h"
+#include "dec/core/file.h"
+
+namespace dec::profile {
+
+using nlohmann::json;
+
+double ModelProfile::total_param_bytes() const {
+  double s = 0;
+  for (const auto& b : blocks) s += b.param_bytes;
+  return s;
+}
+
+std::string to_json(const ModelProfile& p) {
+  json j;
+  j["format_version"] = p.format_version;
+  j["model"] = p.model;
+  j["model_hash"] = p.model_hash;
+  j["input_shape"] = p.input_shape;
+  j["num_classes"] = p.num_classes;
+  j["input_bytes"] = p.input_bytes;
+  j["node"] = p.node;
+  j["speed"] = p.speed;
+  j["micro_batch"] = p.micro_batch;
+  j["threads"] = p.threads;
+  j["repeats"] = p.repeats;
+  j["optimizer"] = p.optimizer;
+  j["whole_s"] = p.whole_s;
+  j["block_sum_ratio"] = p.block_sum_ratio;
+  j["blocks"] = json::array();
+  for (const auto& b : p.blocks) {
+    j["blocks"].push_back({{"name", b.name},
+                           {"fwd_s", b.fwd_s},
+                           {"bwd_s", b.bwd_s},
+                           {"fwd_spread", b.fwd_spread},
+                           {"bwd_spread", b.bwd_spread},
+                           {"out_bytes", b.out_bytes},
+                           {"saved_bytes", b.saved_bytes},
+                           {"param_bytes", b.param_bytes},
+                           {"optim_bytes", b.optim_bytes},
+                           {"flops", b.flops}});
+  }
+  return j.dump(2) + "\n";
+}
+
+namespace {
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& where) {
+  DEC_CHECK(j.contains(key), CorruptFile, "invalid profile", where, "missing field '", key, "'");
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception& e) {
+    throw CorruptFile("invalid profile", where, str("field '", key, "': ", e.what()));
+  }
+}
+
+double number(const json& j, const char* key, const std::string& where) {
+  double v = field<double>(j, key, where);
+  DEC_CHECK(std::isfinite(v) && v >= 0, CorruptFile, "invalid profile", where, "field '", key,
+            "' must be a finite non-negative number, got ", v);
+  return v;
+}
+
+}  // namespace
+
+ModelProfile from_json(const std::string& text, const std::string& where) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw CorruptFile("invalid profile", where, str("not JSON: ", e.what()));
+  }
+  DEC_CHECK(j.is_object(), CorruptFile, "invalid profile", where, "top level must be an object");
+  ModelProfile p;
+  p.format_version = field<int>(j, "format_version", where);
+  DEC_CHECK(p.format_version == kProfileFormatVersion, CorruptFile, "unsupported profile", where,
+            "format_version ", p.format_version, ", this dec reads ", kProfileFormatVersion);
+  p.model = field<std::string>(j, "model", where);
+  p.model_hash = field<std::string>(j, "model_hash", where);
+  p.input_shape = field<std::vector<int64_t>>(j, "input_shape", where);
+  p.num_classes = field<int64_t>(j, "num_classes", where);
+  p.input_bytes = number(j, "input_bytes", where);
+  p.node = j.value("node", "");
+  p.speed = j.contains("speed") ? number(j, "speed", where) : 1.0;
+  DEC_CHECK(p.speed > 0, CorruptFile, "invalid profile", where, "speed must be positive");
+  p.micro_batch = field<int>(j, "micro_batch", where);
+  p.threads = field<int>(j, "threads", where);
+  p.repeats = field<int>(j, "repeats", where);
+  p.optimizer = field<std::string>(j, "optimizer", where);
+  p.whole_s = number(j, "whole_s", where);
+  p.block_sum_ratio = number(j, "block_sum_ratio", where);
+  const json& blocks = j.contains("blocks") ? j["blocks"] : json();
+  DEC_CHECK(blocks.is_array() && !blocks.empty(), CorruptFile, "invalid profile", where,
+            "'blocks' must be a non-empty array");
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const json& b = blocks[i];
+    const std::string bw = str(where, ": blocks[", i, "]");
+    BlockProfile bp;
+    bp.name = field<std::string>(b, "name", bw);
+    bp.fwd_s = number(b, "fwd_s", bw);
+    bp.bwd_s = number(b, "bwd_s", bw);
+    bp.fwd_spread = number(b, "fwd_spread", bw);
+    bp.bwd_spread = number(b, "bwd_spread", bw);
+    bp.out_bytes = number(b, "out_bytes", bw);
+    bp.saved_bytes = number(b, "saved_bytes", bw);
+    bp.param_bytes = number(b, "param_bytes", bw);
+    bp.optim_bytes = number(b, "optim_bytes", bw);
+    bp.flops = number(b, "flops", bw);
+    p.blocks.push_back(std::move(bp));
+  }
+  return p;
+}
+
+ModelProfile load_profile(const std::string& path) { return from_json(read_file(path), path); }
+
+void save_profile(const std::string& path, const ModelProfile& p) {
+  write_file_atomic(path, to_json(p));
+}
+
+ModelProfile scaled(const ModelProfile& p, double speed) {
+  DEC_ASSERT(speed > 0, "speed ", speed);
+  ModelProfile q = p;
+  q.speed = p.speed * speed;
+  q.whole_s = p.whole_s / speed;
+  for (auto& b : q.blocks) {
+    b.fwd_s /= speed;
+    b.bwd_s /= speed;
+  }
+  return q;
+}
+
+}  // namespace dec::profile

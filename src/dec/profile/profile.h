@@ -1,0 +1,59 @@
+// A model's block profile: what the planner needs to know about each block,
+// measured on one node (docs/profile.md specifies the JSON, format_version 1).
+//
+// This header does not depend on LibTorch: the planner reads profiles as numbers.
+// All per-sample quantities are for one sample at the profiled micro-batch size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dec::profile {
+
+inline constexpr int kProfileFormatVersion = 1;
+
+struct BlockProfile {
+  std::string name;
+  double fwd_s = 0;          // forward seconds per sample (median over repeats)
+  double bwd_s = 0;          // backward seconds per sample (median over repeats)
+  double fwd_spread = 0;     // (max - min) / median of the forward repeats
+  double bwd_spread = 0;     // same for backward
+  double out_bytes = 0;      // A[l]: output activation bytes per sample
+  double saved_bytes = 0;    // R[l]: activation bytes per sample kept for backward
+  double param_bytes = 0;    // W[l]
+  double optim_bytes = 0;    // S[l]: optimizer state bytes for the profiled optimizer
+  double flops = 0;          // forward FLOPs per sample (multiply-add = 2)
+};
+
+struct ModelProfile {
+  int format_version = kProfileFormatVersion;
+  std::string model;                // zoo name, e.g. "fmnist-cnn"
+  std::string model_hash;           // model::ModelSpec::hash()
+  std::vector<int64_t> input_shape; // per sample, e.g. {1, 28, 28}
+  int64_t num_classes = 0;
+  double input_bytes = 0;           // A[0]: one input sample plus its label, as sent
+  std::string node;                 // where it was measured ("" = this machine)
+  double speed = 1;                 // emulated speed factor the times include (1 = full)
+  int micro_batch = 0;              // samples per timed forward/backward
+  int threads = 0;                  // torch intra-op threads during the measurement
+  int repeats = 0;                  // timed repeats per block (after warm-up)
+  std::string optimizer;            // "sgd" (momentum) or "adam": sizes optim_bytes
+  double whole_s = 0;               // whole-model fwd+bwd seconds per sample, same run
+  double block_sum_ratio = 0;       // sum over blocks of (fwd_s + bwd_s) / whole_s
+  std::vector<BlockProfile> blocks;
+
+  double total_param_bytes() const;
+};
+
+// JSON text <-> struct. Parsing validates the format version, required fields,
+// finite non-negative numbers; errors are CorruptFile naming `where` (a path).
+std::string to_json(const ModelProfile& p);
+ModelProfile from_json(const std::string& text, const std::string& where);
+ModelProfile load_profile(const std::string& path);
+void save_profile(const std::string& path, const ModelProfile& p);  // atomic
+
+// A profile as if measured on a node `speed` times as fast (times divided by speed).
+ModelProfile scaled(const ModelProfile& p, double speed);
+
+}  // namespace dec::profile
