@@ -7,12 +7,17 @@
 // A synthetic dataset of any shape and class count serves the benchmarks: its
 // classes are separable (a class-dependent pattern plus noise) so that
 // training on it reduces the loss, and it is a pure function of its seed.
+//
+// Thread safety: loaders are reentrant and never touch LibTorch's global
+// generator. A Dataset is a value; concurrent const use (batch()) is safe.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dec::data {
@@ -26,12 +31,18 @@ struct Dataset {
   int64_t num_classes = 0;
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  // The shape of one sample: images' sizes without the leading N.
   std::vector<int64_t> sample_shape() const;
-  // Rows `indices` ([K] int64) as one batch: {images [K,...], labels [K]}.
+  // Rows `indices` ([K] int64, each in [0, size())) as one batch, freshly
+  // allocated and contiguous: {images [K,...], labels [K]}. An index out of
+  // range or of another dtype is a caller bug: InternalError.
   std::pair<torch::Tensor, torch::Tensor> batch(const torch::Tensor& indices) const;
 };
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+// Pixel statistics of the Fashion-MNIST train split, after scaling to [0, 1].
+inline constexpr double kFashionMnistMean = 0.2860;
+inline constexpr double kFashionMnistStd = 0.3530;
 
 // A raw IDX array as stored: dims from the header and the unsigned bytes.
 struct IdxArray {
@@ -44,18 +55,29 @@ struct IdxArray {
 // unsupported type, absurd dimensions, truncated payload, trailing bytes or a
 // damaged gzip stream.
 IdxArray read_idx(const std::string& path);
+// The same on a file's bytes already in memory; `where` names them in errors.
+// A gzip stream may hold several members (read as their concatenation, as
+// gunzip does); anything else after the last member is rejected.
+IdxArray parse_idx(std::string_view file_bytes, const std::string& where);
 
 // Loads train or test split from `dir` (default: Debian's location). Checks
-// that images and labels agree in count and labels are < 10.
+// that images are 28x28, images and labels agree in count and labels are < 10.
+// Pixels become (x/255 - kFashionMnistMean) / kFashionMnistStd.
 Dataset load_fashion_mnist(Split split, const std::string& dir = kFashionMnistDir);
 
 // n samples of `shape` in `num_classes` classes, deterministic in seed; the
 // test split of the same (shape, classes, seed) is drawn from a different stream.
+// Each class has a fixed random prototype (from the seed alone, shared by both
+// splits); a sample is its class's prototype plus gaussian noise. Labels are
+// balanced (each class n/num_classes times, +-1) in a random order.
+// Throws ConfigError on an empty shape, a non-positive size or class count.
 Dataset make_synthetic(const std::vector<int64_t>& shape, int64_t num_classes, int64_t n,
                        uint64_t seed, Split split = Split::kTrain);
 
 // By name, as the CLI takes it: "fashion-mnist" or "synthetic" (then the shape,
 // classes and size come from the arguments). Throws ConfigError on unknown names.
+// For "fashion-mnist" the arguments may be left empty/0; if given, a shape other
+// than {1, 28, 28} or a class count other than 10 is a ConfigError.
 Dataset load_dataset(const std::string& name, Split split, const std::vector<int64_t>& shape,
                      int64_t num_classes, int64_t synthetic_size, uint64_t seed);
 

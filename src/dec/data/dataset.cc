@@ -1,0 +1,43 @@
+// Dataset methods and selection by name.
+#include "dec/core/error.h"
+#include "dec/data/dataset.h"
+
+namespace dec::data {
+
+std::vector<int64_t> Dataset::sample_shape() const {
+  DEC_ASSERT(images.defined(), "dataset ", name, " has no images");
+  return images.sizes().slice(1).vec();
+}
+
+// index_select copies contiguous rows whole and splits large batches across
+// intra-op threads. A hand-written memcpy gather measured no faster on one
+// thread (Fashion-MNIST, batch 128: 94 vs 97 us) and slower on two (71 vs
+// 51 us), so the only work added here is checking the indices, which turns a
+// bad index into a DEC error naming the dataset rather than a c10::Error.
+std::pair<torch::Tensor, torch::Tensor> Dataset::batch(const torch::Tensor& indices) const {
+  DEC_ASSERT(indices.dim() == 1 && indices.scalar_type() == torch::kLong && indices.is_cpu(),
+             "batch indices must be a CPU int64 vector, got ", indices.sizes(), " ",
+             indices.scalar_type());
+  const torch::Tensor idx = indices.contiguous();
+  const int64_t* ix = idx.data_ptr<int64_t>();
+  const int64_t n = size();
+  for (int64_t j = 0, k = idx.size(0); j < k; ++j)
+    DEC_ASSERT(ix[j] >= 0 && ix[j] < n, "batch index ", ix[j], " outside [0, ", n,
+               ") of dataset ", name);
+  return {images.index_select(0, idx), labels.index_select(0, idx)};
+}
+
+Dataset load_dataset(const std::string& name, Split split, const std::vector<int64_t>& shape,
+                     int64_t num_classes, int64_t synthetic_size, uint64_t seed) {
+  if (name == "synthetic") return make_synthetic(shape, num_classes, synthetic_size, seed, split);
+  DEC_CHECK(name == "fashion-mnist", ConfigError, "unknown dataset", name,
+            "expected \"fashion-mnist\" or \"synthetic\"");
+  const std::vector<int64_t> fixed{1, 28, 28};
+  DEC_CHECK(shape.empty() || shape == fixed, ConfigError, "dataset does not fit", name,
+            "its samples are [1, 28, 28], not ", torch::IntArrayRef(shape));
+  DEC_CHECK(num_classes == 0 || num_classes == 10, ConfigError, "dataset does not fit", name,
+            "it has 10 classes, not ", num_classes);
+  return load_fashion_mnist(split);
+}
+
+}  // namespace dec::data
