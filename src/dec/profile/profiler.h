@@ -1,0 +1,31 @@
+// The block profiler: measures, on this machine, what the planner needs per
+// block (DESIGN.md "The planner", inputs): forward and backward seconds per
+// sample at a micro-batch size, activation bytes, parameter and optimizer bytes.
+//
+// Each block is timed alone, on inputs of its real shape, after warm-up; the
+// median of the repeats is reported with its spread. The same run times the
+// whole model's forward+backward so the per-block sum can be checked against it
+// (ModelProfile::block_sum_ratio; close to 1 when blocks compose additively).
+#pragma once
+
+#include <string>
+
+#include "dec/model/model.h"
+#include "dec/profile/profile.h"
+
+namespace dec::profile {
+
+struct ProfileOptions {
+  int micro_batch = 32;          // samples per timed forward/backward
+  int warmup = 3;                // untimed repeats first
+  int repeats = 15;              // timed repeats; the median is reported
+  std::string optimizer = "sgd"; // sizes optim_bytes: sgd (momentum) 1x params, adam 2x
+  std::string node;              // recorded in the profile
+  uint64_t seed = 0;
+};
+
+// Throws ConfigError for bad options. Uses torch's current thread settings
+// (recorded in the profile).
+ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& options);
+
+}  // namespace dec::profile

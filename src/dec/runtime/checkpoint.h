@@ -1,0 +1,93 @@
+// Checkpoints: one shard per block plus a manifest, crash-safe (docs/checkpoint.md).
+//
+// Layout under a root directory:
+//   root/step-00000100/manifest.json     written last; lists every file with its sha256
+//   root/step-00000100/blocks/<block>.pt one block's parameters, buffers, optimizer state
+//   root/step-00000100/rng.pt            torch's CPU generator state
+//   root/latest                          "step-00000100", replaced atomically
+// A save stages everything in root/step-N.partial/, then renames it to step-N
+// and only then points `latest` at it. A save killed at any moment therefore
+// leaves the previous checkpoint untouched and loadable; a stray .partial
+// directory is ignored by readers and removed by the next save.
+//
+// Shards are torch pickles of a dict of tensors keyed "param/<name>",
+// "buffer/<name>", "optim/<name>/<field>" (Python's torch.load opens them).
+// They are keyed by block name, not by rank, so a checkpoint can be resumed
+// under any partition of the model.
+//
+// Thread safety: none; in a distributed job each block has one writer (the
+// lowest rank of its replica group) and one process commits.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dec::runtime {
+
+inline constexpr int kCheckpointFormatVersion = 1;
+
+// Everything but the tensors: where training stands.
+struct CheckpointState {
+  int64_t step = 0;            // optimizer steps completed
+  int64_t epoch = 0;           // epoch of the next batch
+  int64_t batch_in_epoch = 0;  // batches of `epoch` already consumed (sampler position)
+  uint64_t seed = 0;           // the run's seed (sampler and initialisation)
+  int64_t global_batch = 0;
+  std::string model;           // zoo name
+  std::string model_hash;
+  std::string plan_hash;       // "" for single-node training
+  std::string optimizer;       // OptimizerConfig::to_string()
+};
+
+// One block's tensors, by full parameter name ("conv1.conv.weight").
+struct BlockState {
+  std::map<std::string, torch::Tensor> params;
+  std::map<std::string, torch::Tensor> buffers;
+  std::map<std::string, torch::Tensor> optim;  // "<param>/<field>"
+};
+
+// Stages one checkpoint. Construct on every writer with the same (root, step).
+class CheckpointWriter {
+ public:
+  CheckpointWriter(std::string root, int64_t step);
+
+  // Writes (fsync'd) blocks/<block>.pt into the staging directory; returns its sha256.
+  std::string write_block(const std::string& block, const BlockState& state);
+  // Writes rng.pt with the current torch CPU generator state; returns its sha256.
+  std::string write_rng();
+
+  // Single committer, after every writer is done: writes the manifest listing
+  // `files` (relative path -> sha256), publishes the directory and `latest`,
+  // then removes all but the newest `keep_last` checkpoints (0 keeps all).
+  // Returns the published directory.
+  std::string commit(const CheckpointState& state, const std::vector<std::string>& blocks,
+                     const std::map<std::string, std::string>& files, int keep_last);
+
+  const std::string& staging_dir() const { return staging_; }
+
+ private:
+  std::string root_, staging_, final_;
+  int64_t step_;
+};
+
+struct Checkpoint {
+  std::string dir;                  // the step-N directory that was opened
+  CheckpointState state;
+  std::vector<std::string> blocks;  // in model order
+};
+
+// Opens `path` (a root with `latest`, or a step-N directory), reads the manifest
+// and verifies every listed file's sha256. Throws CorruptFile naming the file on
+// any mismatch, Mismatch if expected_model_hash is non-empty and differs, IoError
+// or ConfigError ("no checkpoint") when nothing is there.
+Checkpoint open_checkpoint(const std::string& path, const std::string& expected_model_hash = "");
+
+BlockState read_block(const Checkpoint& ckpt, const std::string& block);
+// Restores torch's CPU generator from rng.pt.
+void restore_rng(const Checkpoint& ckpt);
+
+}  // namespace dec::runtime

@@ -1,0 +1,86 @@
+// Every user error path of the `dec` command prints exactly one line,
+// `dec: error: ...`, and exits non-zero (docs/errors.md).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+Outcome run_dec(const std::string& args) {
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("dec_cli_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cmd = std::string(DEC_BINARY_DIR) + "/dec " + args + " >" + dir +
+                          "/out 2>" + dir + "/err";
+  int status = std::system(cmd.c_str());
+  Outcome o;
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream out(dir + "/out"), err(dir + "/err");
+  o.out.assign(std::istreambuf_iterator<char>(out), {});
+  o.err.assign(std::istreambuf_iterator<char>(err), {});
+  std::filesystem::remove_all(dir);
+  return o;
+}
+
+class UserErrors : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(UserErrors, OneLineAndNonZeroExit) {
+  const auto& [args, expected] = GetParam();
+  Outcome o = run_dec(args);
+  EXPECT_NE(o.exit_code, 0) << args;
+  EXPECT_NE(o.exit_code, 70) << "internal error for a user mistake: " << o.err;
+  EXPECT_EQ(o.err.rfind("dec: error: ", 0), 0u) << args << "\nstderr: " << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << args << "\nstderr: " << o.err;
+  EXPECT_NE(o.err.find(expected), std::string::npos) << args << "\nstderr: " << o.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, UserErrors,
+    ::testing::Values(
+        std::make_pair("", "subcommand"),
+        std::make_pair("no-such-command", "no-such-command"),
+        std::make_pair("train --no-such-flag", "--no-such-flag"),
+        std::make_pair("train --batch-size 0", "(--batch-size): must be positive, got 0"),
+        std::make_pair("train --epochs 0", "--epochs"),
+        std::make_pair("train --optimizer rmsprop", "rmsprop"),
+        std::make_pair("train --lr -1", "learning rate"),
+        std::make_pair("train --model no-such-model --dataset synthetic --input 1x28x28",
+                       "no-such-model"),
+        std::make_pair("train --dataset imagenet --input 3x32x32", "imagenet"),
+        std::make_pair("train --input 3xx2 --dataset synthetic", "--input"),
+        std::make_pair("train --data-dir /nonexistent/dec", "/nonexistent/dec"),
+        std::make_pair("train --resume /nonexistent/ckpt", "/nonexistent/ckpt"),
+        std::make_pair("train --checkpoint-every 10", "--checkpoint-dir"),
+        std::make_pair("profile --model no-such-model", "no-such-model"),
+        std::make_pair("profile --micro-batch 0", "--micro-batch"),
+        std::make_pair("models --model no-such-model", "no-such-model"),
+        std::make_pair("export --out /tmp/x.pt", "--checkpoint"),
+        std::make_pair("export --checkpoint /nonexistent/ckpt --out /tmp/x.pt",
+                       "/nonexistent/ckpt")));
+
+TEST(Cli, HelpOfEveryCommandHasAnExample) {
+  for (const char* cmd : {"models", "train", "profile", "export", "version", "demo"}) {
+    Outcome o = run_dec(std::string(cmd) + " --help");
+    EXPECT_EQ(o.exit_code, 0) << cmd;
+    EXPECT_NE(o.out.find("Example: dec " + std::string(cmd)), std::string::npos)
+        << cmd << "\n" << o.out;
+  }
+}
+
+TEST(Cli, Version) {
+  Outcome o = run_dec("version");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.out.rfind("dec ", 0), 0u) << o.out;
+}
+
+}  // namespace

@@ -1,0 +1,132 @@
+#include "dec/runtime/trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "dec/core/error.h"
+#include "dec/core/file.h"
+#include "dec/runtime/checkpoint.h"
+#include "test_util.h"
+
+namespace dec::runtime {
+namespace {
+
+TrainOptions small_run(const std::string& optimizer) {
+  TrainOptions o;
+  o.model = "fmnist-cnn";
+  o.dataset = "synthetic";
+  o.input_shape = {1, 28, 28};
+  o.num_classes = 10;
+  o.synthetic_size = 256;  // 8 batches of 32 per epoch
+  o.batch_size = 32;
+  o.max_steps = 14;        // crosses an epoch boundary
+  o.optimizer.kind = optimizer;
+  o.optimizer.lr = optimizer == "adam" ? 1e-3 : 0.05;
+  o.seed = 7;
+  o.evaluate = false;
+  return o;
+}
+
+class ResumeEquivalence : public ::testing::TestWithParam<std::string> {};
+
+// Resuming from any checkpoint continues with exactly the uninterrupted losses.
+TEST_P(ResumeEquivalence, LossesIdenticalAfterResume) {
+  torch::set_num_threads(1);
+  testing::TempDir dir("resume");
+  TrainOptions full = small_run(GetParam());
+  full.checkpoint_dir = dir / "ckpt";
+  full.checkpoint_every = 5;
+  full.keep_last = 0;
+  TrainResult a = train(full, nullptr);
+  ASSERT_EQ(a.losses.size(), 14u);
+  EXPECT_LT(a.losses.back(), a.losses.front());
+
+  for (int from : {5, 10}) {
+    TrainOptions rest = small_run(GetParam());
+    char step_dir[32];
+    std::snprintf(step_dir, sizeof step_dir, "ckpt/step-%08d", from);
+    rest.resume = dir / step_dir;
+    TrainResult b = train(rest, nullptr);
+    ASSERT_EQ(b.losses.size(), 14u - from);
+    for (size_t i = 0; i < b.losses.size(); ++i) {
+      EXPECT_EQ(b.losses[i], a.losses[from + i]) << "step " << from + i + 1;
+    }
+    EXPECT_EQ(b.steps, 14);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Optimizers, ResumeEquivalence, ::testing::Values("sgd", "adam"));
+
+TEST(Trainer, DeterministicForASeed) {
+  torch::set_num_threads(1);
+  TrainOptions o = small_run("sgd");
+  o.max_steps = 4;
+  EXPECT_EQ(train(o, nullptr).losses, train(o, nullptr).losses);
+  TrainOptions other = o;
+  other.seed = 8;
+  EXPECT_NE(train(other, nullptr).losses, train(o, nullptr).losses);
+}
+
+TEST(Trainer, RefusesCheckpointOfAnotherModel) {
+  torch::set_num_threads(1);
+  testing::TempDir dir("mismatch");
+  TrainOptions o = small_run("sgd");
+  o.max_steps = 2;
+  o.checkpoint_dir = dir / "ckpt";
+  train(o, nullptr);
+  TrainOptions other = o;
+  other.model = "lenet5";
+  other.checkpoint_dir.clear();
+  other.resume = dir / "ckpt";
+  EXPECT_THROW(train(other, nullptr), Mismatch);
+  TrainOptions batch = o;
+  batch.checkpoint_dir.clear();
+  batch.resume = dir / "ckpt";
+  batch.batch_size = 16;
+  EXPECT_THROW(train(batch, nullptr), Mismatch);
+}
+
+TEST(Trainer, RejectsBadOptionsNamingTheFlag) {
+  auto where = [](TrainOptions o) {
+    try {
+      train(o, nullptr);
+    } catch (const ConfigError& e) {
+      return e.where_part();
+    }
+    return std::string("no error");
+  };
+  TrainOptions o = small_run("sgd");
+  o.batch_size = 0;
+  EXPECT_EQ(where(o), "--batch-size");
+  o = small_run("sgd");
+  o.optimizer.kind = "rmsprop";
+  EXPECT_EQ(where(o), "--optimizer");
+  o = small_run("sgd");
+  o.optimizer.lr = -1;
+  EXPECT_EQ(where(o), "--optimizer");
+  o = small_run("sgd");
+  o.checkpoint_every = 3;
+  EXPECT_EQ(where(o), "--checkpoint-every");
+  o = small_run("sgd");
+  o.model = "nonexistent";
+  EXPECT_THROW(train(o, nullptr), ConfigError);
+}
+
+TEST(Trainer, WritesMetricsLines) {
+  torch::set_num_threads(1);
+  testing::TempDir dir("metrics");
+  TrainOptions o = small_run("sgd");
+  o.max_steps = 3;
+  o.evaluate = true;
+  o.metrics_path = dir / "m.jsonl";
+  TrainResult r = train(o, nullptr);
+  std::string text = read_file(o.metrics_path);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);  // 3 steps + 1 evaluation
+  EXPECT_NE(text.find("\"event\":\"epoch\""), std::string::npos);
+  EXPECT_GE(r.test_accuracy, 0);
+}
+
+}  // namespace
+}  // namespace dec::runtime
