@@ -1,0 +1,121 @@
+#include "dec/runtime/grad_sync.h"
+
+#include <algorithm>
+
+#include "dec/core/error.h"
+
+namespace dec::runtime {
+
+GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes) {
+  for (auto& g : groups) {
+    DEC_ASSERT(g.group != nullptr && g.group->size() > 1);
+    auto lane = std::make_unique<Lane>();
+    lane->group = g.group;
+    const size_t lane_index = lanes_.size();
+    // Highest blocks first: backward reaches them first.
+    std::sort(g.blocks.begin(), g.blocks.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    Bucket current{lane_index, {}, {}, 0};
+    double bytes = 0;
+    auto close = [&] {
+      if (current.blocks.empty()) return;
+      for (size_t l : current.blocks) buckets_of_block_[l].push_back(buckets_.size());
+      buckets_.push_back(std::move(current));
+      current = Bucket{lane_index, {}, {}, 0};
+      bytes = 0;
+    };
+    for (auto& [block, params] : g.blocks) {
+      double block_bytes = 0;
+      for (const auto& p : params) block_bytes += p.numel() * p.element_size();
+      if (!current.blocks.empty() && bytes + block_bytes > bucket_bytes) close();
+      current.blocks.push_back(block);
+      for (const auto& p : params) current.params.push_back(p);
+      bytes += block_bytes;
+    }
+    close();
+    lanes_.push_back(std::move(lane));
+  }
+  for (auto& b : buckets_) b.pending = b.blocks.size();
+  for (size_t i = 0; i < lanes_.size(); ++i) lanes_[i]->thread = std::thread([this, i] { run(i); });
+}
+
+GradSync::~GradSync() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+}
+
+void GradSync::ready(size_t block) {
+  auto it = buckets_of_block_.find(block);
+  if (it == buckets_of_block_.end()) return;  // not replicated: nothing to reduce
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t b : it->second) {
+    Bucket& bucket = buckets_[b];
+    DEC_ASSERT(bucket.pending > 0, "block ", block, " marked ready twice");
+    if (--bucket.pending == 0) {
+      lanes_[bucket.lane]->queue.push_back(b);
+      ++outstanding_;
+    }
+  }
+  cv_.notify_all();
+}
+
+void GradSync::wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& b : buckets_) {
+    DEC_ASSERT(b.pending == 0, "a bucket was never launched (block ", b.blocks.front(), ")");
+  }
+  cv_.wait(lock, [this] { return outstanding_ == 0 || error_; });
+  if (error_) std::rethrow_exception(error_);
+  for (auto& b : buckets_) b.pending = b.blocks.size();
+}
+
+void GradSync::reduce(Bucket& b, comm::Group& g) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> flat_parts;
+  flat_parts.reserve(b.params.size());
+  for (const auto& p : b.params) {
+    flat_parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}));
+  }
+  torch::Tensor flat = torch::cat(flat_parts);
+  g.allreduce_sum(flat);
+  int64_t offset = 0;
+  for (auto& p : b.params) {
+    torch::Tensor part = flat.slice(0, offset, offset + p.numel()).view(p.sizes());
+    if (p.grad().defined()) p.mutable_grad().copy_(part);
+    else p.mutable_grad() = part.clone();
+    offset += p.numel();
+  }
+}
+
+void GradSync::run(size_t lane_index) {
+  Lane& lane = *lanes_[lane_index];
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || !lane.queue.empty(); });
+    if (stopping_) return;
+    size_t b = lane.queue.front();
+    lane.queue.pop_front();
+    const bool failed_before = error_ != nullptr;
+    lock.unlock();
+    std::exception_ptr failure;
+    if (!failed_before) {
+      try {
+        reduce(buckets_[b], *lane.group);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    lock.lock();
+    if (failure && !error_) error_ = failure;
+    --outstanding_;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace dec::runtime

@@ -1,0 +1,77 @@
+// Gradient synchronisation of replica groups, overlapped with backward.
+//
+// Each replica group's blocks (held by the same set of ranks) are packed into
+// flat buckets of at most `bucket_bytes`, highest blocks first (they finish
+// backward first). The executor calls ready(block) once this rank has run the
+// last backward that touches the block; a bucket whose blocks are all ready is
+// all-reduced (sum) on its sub-group by that group's own thread while backward
+// goes on. wait() blocks until every bucket of the iteration is reduced and
+// copied back into the parameters' .grad.
+//
+// Collective order: every member launches a group's buckets in the same order
+// (bucket order is fixed by the plan), so Gloo's in-order matching holds.
+// Failure: the first exception of a reduction is rethrown by wait().
+// Thread safety: ready/wait from the executor's thread only.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dec/comm/group.h"
+
+namespace dec::runtime {
+
+class GradSync {
+ public:
+  struct GroupBlocks {
+    comm::Group* group;  // sub-group of the replica group (not owned; size > 1)
+    // Block index -> its parameters, for every block the group holds.
+    std::vector<std::pair<size_t, std::vector<torch::Tensor>>> blocks;
+  };
+
+  explicit GradSync(std::vector<GroupBlocks> groups, double bucket_bytes = 25.0 * (1 << 20));
+  ~GradSync();
+  GradSync(const GradSync&) = delete;
+  GradSync& operator=(const GradSync&) = delete;
+
+  // Marks `block`'s gradient final for this iteration; launches full buckets.
+  void ready(size_t block);
+  // Waits for every bucket; resets readiness for the next iteration.
+  void wait();
+  // Buckets per group and their bytes, for logs.
+  size_t num_buckets() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    size_t lane;                       // index into lanes_
+    std::vector<size_t> blocks;
+    std::vector<torch::Tensor> params;
+    size_t pending = 0;                // blocks not yet ready this iteration
+  };
+  struct Lane {
+    comm::Group* group;
+    std::deque<size_t> queue;  // bucket indices
+    std::thread thread;
+  };
+  void run(size_t lane);
+  void reduce(Bucket& b, comm::Group& g);
+
+  std::vector<Bucket> buckets_;
+  std::map<size_t, std::vector<size_t>> buckets_of_block_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t outstanding_ = 0;      // GUARDED_BY(mu_): launched, not finished
+  std::exception_ptr error_;    // GUARDED_BY(mu_)
+  bool stopping_ = false;       // GUARDED_BY(mu_)
+};
+
+}  // namespace dec::runtime

@@ -1,0 +1,308 @@
+#include "dec/runtime/worker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <tuple>
+
+#include "dec/core/error.h"
+#include "dec/runtime/block_state.h"
+
+namespace dec::runtime {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Message tags: unique per (path, micro-batch, kind) so matching never depends
+// on arrival order between different messages of the same pair of ranks.
+enum Kind { kActivation = 0, kLabels = 1, kGradient = 2 };
+constexpr int64_t kMaxMicroBatches = 1 << 16;
+
+int tag_of(size_t path, int64_t micro, Kind kind) {
+  DEC_ASSERT(micro < kMaxMicroBatches);
+  return static_cast<int>((static_cast<int64_t>(path) * kMaxMicroBatches + micro) * 3 + kind);
+}
+
+}  // namespace
+
+struct Worker::Task {
+  bool backward = false;
+  size_t path = 0;
+  int64_t micro = 0;
+  size_t stage = 0;
+};
+
+// What a forward task leaves for its backward task.
+struct Worker::MicroState {
+  torch::Tensor input;   // requires grad when an earlier stage needs its gradient
+  torch::Tensor output;  // this stage's output (or the scaled loss on the last stage)
+  torch::Tensor labels;
+};
+
+Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
+               WorkerOptions options)
+    : plan_(std::move(plan)), spec_(spec), world_(world), options_(std::move(options)) {
+  validate(plan_, "plan");
+  DEC_CHECK(plan_.num_blocks == spec_.num_blocks(), Mismatch, "plan does not fit the model",
+            spec_.name(), "the plan has ", plan_.num_blocks, " blocks, the model ",
+            spec_.num_blocks());
+  DEC_CHECK(world_.size() == plan_.world_size(), Mismatch, "plan does not fit the job",
+            "world", "the plan has ", plan_.world_size(), " nodes, the job ", world_.size(),
+            " ranks");
+  rank_ = world_.rank();
+  held_ = blocks_of(plan_, rank_);
+  for (size_t l : held_) blocks_[l] = spec_.build(l, l + 1, options_.seed);
+
+  NamedParams params = parameters();
+  if (!params.empty()) optimizer_ = make_optimizer(params, options_.optimizer);
+
+  // Sub-groups: every rank walks the same list in the same order; members build.
+  replica_groups_ = replica_groups(plan_);
+  subgroups_.reserve(replica_groups_.size());
+  std::vector<GradSync::GroupBlocks> sync;
+  for (size_t g = 0; g < replica_groups_.size(); ++g) {
+    const ReplicaGroup& rg = replica_groups_[g];
+    for (size_t l : rg.blocks) group_of_block_[l] = g;
+    if (rg.ranks.size() < 2) continue;
+    if (std::find(rg.ranks.begin(), rg.ranks.end(), rank_) == rg.ranks.end()) continue;
+    subgroups_.push_back(world_.new_subgroup(str("replicas", g), rg.ranks));
+    subgroup_of_group_[g] = &subgroups_.back();
+    GradSync::GroupBlocks gb{&subgroups_.back(), {}};
+    for (size_t l : rg.blocks) {
+      std::vector<torch::Tensor> ps;
+      for (const auto& p : blocks_.at(l)->parameters()) ps.push_back(p);
+      gb.blocks.emplace_back(l, std::move(ps));
+    }
+    sync.push_back(std::move(gb));
+  }
+  grad_sync_ = std::make_unique<GradSync>(std::move(sync));
+  sender_ = std::make_unique<AsyncSender>(world_);
+  build_tasks();
+}
+
+Worker::~Worker() = default;
+
+NamedParams Worker::parameters() const {
+  NamedParams out;
+  for (const auto& [l, m] : blocks_) {
+    for (auto& p : named_parameters(m)) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<std::string> Worker::owned_block_names() const {
+  std::vector<std::string> names;
+  for (size_t l : held_) {
+    if (replica_groups_[group_of_block_.at(l)].ranks.front() == rank_) {
+      names.push_back(spec_.block(l).name);
+    }
+  }
+  return names;
+}
+
+void Worker::build_tasks() {
+  struct Keyed {
+    std::tuple<int, size_t, int64_t, int64_t> key;
+    Task task;
+  };
+  std::vector<Keyed> keyed;
+  for (size_t p = 0; p < plan_.paths.size(); ++p) {
+    const PathPlan& path = plan_.paths[p];
+    for (size_t j = 0; j < path.stages.size(); ++j) {
+      if (path.stages[j].rank != rank_) continue;
+      for (int64_t k = 0; k < path.micro_batches; ++k) {
+        keyed.push_back({{0, p, k, static_cast<int64_t>(j)}, {false, p, k, j}});
+        keyed.push_back({{1, p, k, -static_cast<int64_t>(j)}, {true, p, k, j}});
+        for (size_t l = path.stages[j].begin; l < path.stages[j].end; ++l) ++backward_touches_[l];
+      }
+    }
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) { return a.key < b.key; });
+  for (auto& k : keyed) tasks_.push_back(k.task);
+}
+
+std::vector<int64_t> Worker::activation_shape(size_t boundary, int64_t batch) const {
+  std::vector<int64_t> shape{batch};
+  const model::Shape& s = boundary == 0 ? spec_.input_shape() : spec_.block(boundary - 1).out_shape;
+  shape.insert(shape.end(), s.begin(), s.end());
+  return shape;
+}
+
+torch::Tensor Worker::run_blocks(size_t begin, size_t end, torch::Tensor x) {
+  for (size_t l = begin; l < end; ++l) x = blocks_.at(l)->forward(x);
+  return x;
+}
+
+torch::Tensor Worker::recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
+                           IterationStats& stats) {
+  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
+  auto t0 = Clock::now();
+  world_.recv(t, peer, tag);
+  stats.recv_wait_s += seconds_since(t0);
+  return t;
+}
+
+namespace {
+// True when some stage before `j` runs blocks, i.e. stage j's input needs a gradient.
+bool needs_input_grad(const PathPlan& path, size_t j) {
+  for (size_t i = 0; i < j; ++i) {
+    if (!path.stages[i].empty()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
+                     IterationStats& stats) {
+  const PathPlan& path = plan_.paths[t.path];
+  const Stage& st = path.stages[t.stage];
+  const bool last = t.stage + 1 == path.stages.size();
+  const std::vector<int64_t> sizes = micro_batch_sizes(path);
+  const int64_t mb = sizes[t.micro];
+  MicroState& ms = micro_[{t.path, t.micro}];
+
+  torch::Tensor x, labels;
+  if (t.stage == 0) {
+    int64_t offset = path_offsets(plan_)[t.path];
+    for (int64_t k = 0; k < t.micro; ++k) offset += sizes[k];
+    auto [images, ys] = data.batch(indices.slice(0, offset, offset + mb));
+    x = images;
+    labels = ys;
+  } else {
+    const int prev = path.stages[t.stage - 1].rank;
+    x = recv(activation_shape(st.begin, mb), torch::kFloat, prev, tag_of(t.path, t.micro, kActivation),
+             stats);
+    labels = recv({mb}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels), stats);
+  }
+  if (needs_input_grad(path, t.stage)) x.requires_grad_(true);
+
+  auto t0 = Clock::now();
+  torch::Tensor out = run_blocks(st.begin, st.end, x);
+  if (last) {
+    // Sum over this micro-batch divided by the global batch: summed over every
+    // path and micro-batch this is the mean loss over B, as single-node training.
+    torch::Tensor loss_sum = torch::nn::functional::cross_entropy(
+        out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    stats.loss_sum += loss_sum.item<double>();
+    stats.loss_samples += mb;
+    out = loss_sum / static_cast<double>(plan_.global_batch);
+  }
+  double dt = seconds_since(t0);
+  if (options_.pacer && !st.empty()) dt += options_.pacer->stretch(dt);
+  stats.compute_s += dt;
+
+  if (!last) {
+    const int next = path.stages[t.stage + 1].rank;
+    sender_->enqueue(out.detach(), next, tag_of(t.path, t.micro, kActivation));
+    sender_->enqueue(labels, next, tag_of(t.path, t.micro, kLabels));
+  }
+  ms.input = x;
+  ms.output = out;
+}
+
+void Worker::backward(const Task& t, IterationStats& stats) {
+  const PathPlan& path = plan_.paths[t.path];
+  const Stage& st = path.stages[t.stage];
+  const bool last = t.stage + 1 == path.stages.size();
+  const bool input_grad = needs_input_grad(path, t.stage);
+  MicroState& ms = micro_.at({t.path, t.micro});
+
+  torch::Tensor grad_in;
+  if (last) {
+    if (ms.output.requires_grad()) {
+      auto t0 = Clock::now();
+      ms.output.backward();
+      double dt = seconds_since(t0);
+      if (options_.pacer && !st.empty()) dt += options_.pacer->stretch(dt);
+      stats.compute_s += dt;
+    }
+  } else if (input_grad || !st.empty()) {
+    // The next stage sends a gradient exactly when this stage's output needs one.
+    const int next = path.stages[t.stage + 1].rank;
+    torch::Tensor g = recv(ms.output.sizes().vec(), torch::kFloat, next,
+                           tag_of(t.path, t.micro, kGradient), stats);
+    if (st.empty()) {
+      grad_in = g;  // relay
+    } else {
+      auto t0 = Clock::now();
+      ms.output.backward(g);
+      double dt = seconds_since(t0);
+      if (options_.pacer) dt += options_.pacer->stretch(dt);
+      stats.compute_s += dt;
+    }
+  }
+  if (input_grad) {
+    if (!grad_in.defined()) grad_in = ms.input.grad();
+    DEC_ASSERT(grad_in.defined(), "no input gradient at path ", t.path, " stage ", t.stage);
+    sender_->enqueue(grad_in, path.stages[t.stage - 1].rank, tag_of(t.path, t.micro, kGradient));
+  }
+  micro_.erase({t.path, t.micro});
+  for (size_t l = st.begin; l < st.end; ++l) {
+    if (--backward_touches_[l] == 0) grad_sync_->ready(l);
+  }
+}
+
+IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indices) {
+  DEC_ASSERT(indices.numel() == plan_.global_batch, "batch of ", indices.numel(), ", plan wants ",
+             plan_.global_batch);
+  IterationStats stats;
+  auto start = Clock::now();
+  if (optimizer_) optimizer_->zero_grad();
+  std::map<size_t, int> touches = backward_touches_;
+  for (const Task& t : tasks_) {
+    if (t.backward) backward(t, stats);
+    else forward(t, data, indices, stats);
+  }
+  backward_touches_ = touches;
+
+  auto t0 = Clock::now();
+  grad_sync_->wait();
+  stats.sync_wait_s = seconds_since(t0);
+  if (optimizer_) {
+    auto t1 = Clock::now();
+    optimizer_->step();
+    double dt = seconds_since(t1);
+    if (options_.pacer) dt += options_.pacer->stretch(dt);
+    stats.compute_s += dt;
+  }
+  t0 = Clock::now();
+  sender_->flush();
+  stats.send_wait_s = seconds_since(t0);
+  stats.wall_s = seconds_since(start);
+  return stats;
+}
+
+void Worker::broadcast_parameters() {
+  torch::NoGradGuard no_grad;
+  for (const auto& [g, group] : subgroup_of_group_) {
+    for (size_t l : replica_groups_[g].blocks) {
+      for (auto& p : blocks_.at(l)->parameters()) group->broadcast(p, 0);
+      for (auto& b : blocks_.at(l)->buffers()) group->broadcast(b, 0);
+    }
+  }
+}
+
+std::map<std::string, std::string> Worker::save_owned_blocks(CheckpointWriter& writer) const {
+  std::map<std::string, std::string> files;
+  for (size_t l : held_) {
+    if (replica_groups_[group_of_block_.at(l)].ranks.front() != rank_) continue;
+    const std::string& name = spec_.block(l).name;
+    files["blocks/" + name + ".pt"] =
+        writer.write_block(name, capture_block(blocks_.at(l), name, optimizer_.get(), options_.optimizer));
+  }
+  return files;
+}
+
+void Worker::restore(const Checkpoint& ckpt) {
+  for (size_t l : held_) {
+    const std::string& name = spec_.block(l).name;
+    restore_block(blocks_.at(l), name, read_block(ckpt, name), optimizer_.get(), options_.optimizer,
+                  ckpt.dir);
+  }
+}
+
+}  // namespace dec::runtime

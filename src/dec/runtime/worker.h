@@ -1,0 +1,115 @@
+// The executor of one rank: runs its share of an ExecPlan, iteration by
+// iteration (DESIGN.md "The runtime").
+//
+// Per iteration (GPipe per path): every forward task of this rank, then every
+// backward task, in one global order — (phase, path, micro-batch, stage) — that
+// all ranks share. Each task's inputs come from tasks earlier in that order and
+// sends never block the compute thread (AsyncSender), so the earliest
+// unfinished task of the job can always run: no schedule deadlocks. Gradients
+// of replicated blocks are all-reduced by GradSync as soon as this rank's last
+// backward touching them is done, overlapping the rest of backward; then every
+// replica applies the same optimizer step.
+//
+// Semantics: loss = sum of cross-entropy over the B samples / B, so one
+// iteration equals single-node training on the same B samples up to
+// floating-point order.
+//
+// Thread safety: one thread drives a Worker.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dec/comm/group.h"
+#include "dec/data/dataset.h"
+#include "dec/model/model.h"
+#include "dec/runtime/async_sender.h"
+#include "dec/runtime/checkpoint.h"
+#include "dec/runtime/compute_pacer.h"
+#include "dec/runtime/exec_plan.h"
+#include "dec/runtime/grad_sync.h"
+#include "dec/runtime/optimizer.h"
+
+namespace dec::runtime {
+
+struct WorkerOptions {
+  uint64_t seed = 0;          // model initialisation (identical on every rank)
+  OptimizerConfig optimizer;
+  // Stretches this rank's compute to an emulated speed; null = full speed.
+  std::shared_ptr<ComputePacer> pacer;
+};
+
+struct IterationStats {
+  double loss_sum = 0;      // sum of cross-entropy over the samples whose loss this rank computed
+  int64_t loss_samples = 0; // how many samples that was
+  double wall_s = 0;        // the iteration on this rank, start to optimizer step done
+  double compute_s = 0;     // forward + backward + optimizer (emulated stretch included)
+  double recv_wait_s = 0;   // blocked waiting for activations or gradients
+  double send_wait_s = 0;   // blocked at the end for this rank's sends to drain
+  double sync_wait_s = 0;   // blocked at the end for gradient all-reduce
+};
+
+class Worker {
+ public:
+  // Builds this rank's blocks and sub-groups. Collective: every rank constructs
+  // its Worker with the same plan (sub-group creation). `world` must outlive it.
+  Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world, WorkerOptions options);
+  ~Worker();
+
+  // Copies each replica group's parameters from its lowest rank to the others,
+  // so every copy starts equal. Collective over every replica group.
+  void broadcast_parameters();
+
+  // One iteration over `indices` (the global batch, [B] int64 into `data`; only
+  // sources read it). Throws PeerLost/Timeout from communication.
+  IterationStats step(const data::Dataset& data, const torch::Tensor& indices);
+
+  // Checkpoints: writes the blocks this rank owns (lowest rank of the block's
+  // replica group); returns file -> sha256 for the manifest.
+  std::map<std::string, std::string> save_owned_blocks(CheckpointWriter& writer) const;
+  // Loads every block this rank holds (parameters, buffers, optimizer state).
+  void restore(const Checkpoint& ckpt);
+
+  const ExecPlan& plan() const { return plan_; }
+  int rank() const { return rank_; }
+  const std::vector<size_t>& held_blocks() const { return held_; }
+  // Full parameter names -> tensors of the held blocks.
+  NamedParams parameters() const;
+  std::vector<std::string> owned_block_names() const;
+
+ private:
+  struct Task;
+  struct MicroState;
+  void build_tasks();
+  torch::Tensor run_blocks(size_t begin, size_t end, torch::Tensor x);
+  std::vector<int64_t> activation_shape(size_t boundary, int64_t batch) const;
+  void forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
+               IterationStats& stats);
+  void backward(const Task& t, IterationStats& stats);
+  torch::Tensor recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
+                     IterationStats& stats);
+
+  ExecPlan plan_;
+  const model::ModelSpec& spec_;
+  comm::Group& world_;
+  WorkerOptions options_;
+  int rank_;
+  std::vector<size_t> held_;
+  std::map<size_t, torch::nn::Sequential> blocks_;  // block index -> single-block module
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<comm::Group> subgroups_;
+  std::vector<ReplicaGroup> replica_groups_;
+  std::map<size_t, size_t> group_of_block_;          // block -> index into replica_groups_
+  std::map<size_t, comm::Group*> subgroup_of_group_; // replica group index -> sub-group
+  std::unique_ptr<AsyncSender> sender_;
+  std::unique_ptr<GradSync> grad_sync_;
+  std::vector<Task> tasks_;
+  std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
+  std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration
+};
+
+}  // namespace dec::runtime
