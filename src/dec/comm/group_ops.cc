@@ -1,0 +1,242 @@
+// Using groups: point-to-point and collective operations with deadlines,
+// emulated links and counters.
+#include <ATen/ATen.h>
+
+#include "dec/comm/engine_error.h"
+#include "dec/comm/group.h"
+#include "dec/comm/group_state.h"
+#include "dec/comm/tensor_header.h"
+#include "dec/core/error.h"
+
+namespace dec::comm {
+
+template <typename Where, typename Op>
+void Group::State::guarded(const char* what, Where&& where, Op&& op) {
+  throw_if_failed();
+  try {
+    op();
+  } catch (const dec::Error&) {
+    throw;
+  } catch (...) {
+    const auto engine = std::current_exception();
+    try {
+      detail::rethrow_as_dec(engine, what, where(),
+                             dec::str("deadline ", world->options.timeout.count(), " ms"));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failure) failure = std::current_exception();
+      throw;
+    }
+  }
+}
+
+namespace {
+
+struct DtypeMap {
+  at::ScalarType torch;
+  WireDtype wire;
+};
+constexpr DtypeMap kDtypes[] = {
+    {at::kFloat, WireDtype::kFloat32}, {at::kDouble, WireDtype::kFloat64},
+    {at::kHalf, WireDtype::kFloat16},  {at::kBFloat16, WireDtype::kBFloat16},
+    {at::kChar, WireDtype::kInt8},     {at::kByte, WireDtype::kUInt8},
+    {at::kShort, WireDtype::kInt16},   {at::kInt, WireDtype::kInt32},
+    {at::kLong, WireDtype::kInt64},    {at::kBool, WireDtype::kBool},
+};
+
+WireDtype to_wire(at::ScalarType t, const WhereFn& where) {
+  for (const auto& d : kDtypes)
+    if (d.torch == t) return d.wire;
+  throw ConfigError("cannot send tensor", where(), dec::str("unsupported dtype ", t));
+}
+
+at::ScalarType from_wire(WireDtype w) {
+  for (const auto& d : kDtypes)
+    if (d.wire == w) return d.torch;
+  DEC_ASSERT(false, "wire dtype ", static_cast<std::int64_t>(w), " without a torch dtype");
+  return at::kFloat;
+}
+
+void check_buffer(const at::Tensor& t, const std::string& op) {
+  DEC_ASSERT(t.defined(), op, ": undefined tensor");
+  DEC_ASSERT(t.device().is_cpu(), op, ": tensor on ", t.device());
+  DEC_ASSERT(t.is_contiguous(), op, ": tensor must be contiguous");
+}
+
+std::uint64_t nbytes(const at::Tensor& t) {
+  return static_cast<std::uint64_t>(t.numel()) * t.element_size();
+}
+
+void wait(const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds timeout) {
+  // Point-to-point works throw Gloo's own timeout; collective works throw
+  // "Operation timed out!" and keep running on Gloo's worker thread until the
+  // group's Gloo timeout (the same deadline) stops them.
+  if (!work->wait(timeout)) throw std::runtime_error("operation aborted");
+}
+
+}  // namespace
+
+// Runs `send` through the shaper, if any, on the link from this rank to `dst`.
+template <typename Send>
+void Group::State::transmit(int dst, std::uint64_t bytes, Send&& send) {
+  if (!world->options.shaper) return send();
+  world->options.shaper->transmit(world->global_rank, dst, bytes, 1, send);
+}
+
+void Group::send(const at::Tensor& tensor, int peer, int tag) {
+  State& s = *state_;
+  check_buffer(tensor, "send");
+  DEC_ASSERT(peer != s.rank, "send to self (rank ", s.rank, ") crashes Gloo");
+  DEC_ASSERT(peer >= 0 && peer < size(), "send to group rank ", peer, " of ", size());
+  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  const std::uint64_t bytes = nbytes(tensor);
+  if (bytes == 0) return;
+  const int dst = s.members[peer];
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  s.throw_if_failed();
+  s.transmit(dst, bytes, [&] {
+    s.guarded("send failed", s.at_peer(peer, tag), [&] {
+      std::vector<at::Tensor> v{tensor};
+      wait(s.pg->send(v, peer, tag), s.world->options.timeout);
+    });
+  });
+  s.world->counters->add_send(dst, bytes, clock.now() - t0);
+}
+
+void Group::recv(at::Tensor& tensor, int peer, int tag) {
+  State& s = *state_;
+  check_buffer(tensor, "recv");
+  DEC_ASSERT(peer != s.rank, "recv from self (rank ", s.rank, ")");
+  DEC_ASSERT(peer >= 0 && peer < size(), "recv from group rank ", peer, " of ", size());
+  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  const std::uint64_t bytes = nbytes(tensor);
+  if (bytes == 0) return;
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  s.guarded("recv failed", s.at_peer(peer, tag), [&] {
+    std::vector<at::Tensor> v{tensor};
+    wait(s.pg->recv(v, peer, tag), s.world->options.timeout);
+  });
+  s.world->counters->add_recv(s.members[peer], bytes, clock.now() - t0);
+}
+
+void Group::send_tensor(const at::Tensor& tensor, int peer, int tag) {
+  State& s = *state_;
+  DEC_ASSERT(tensor.defined() && tensor.device().is_cpu(),
+             "send_tensor: undefined or non-CPU tensor");
+  DEC_ASSERT(peer != s.rank, "send to self (rank ", s.rank, ") crashes Gloo");
+  DEC_ASSERT(peer >= 0 && peer < size(), "send to group rank ", peer, " of ", size());
+  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  const auto where = s.at_peer(peer, tag);
+  const at::Tensor data = tensor.contiguous();
+  TensorHeader h;
+  h.dtype = to_wire(data.scalar_type(), where);
+  h.sizes = data.sizes().vec();
+  h.nbytes = static_cast<std::int64_t>(nbytes(data));
+  HeaderWords words = encode_header(h, where);
+  at::Tensor header = at::from_blob(words.data(), {kHeaderWords}, at::kLong);
+  const std::uint64_t bytes = nbytes(header) + nbytes(data);
+  const int dst = s.members[peer];
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  s.throw_if_failed();
+  s.transmit(dst, bytes, [&] {
+    s.guarded("send failed", where, [&] {
+      // Both posted before waiting: the data follows the header without a round trip.
+      std::vector<at::Tensor> hv{header};
+      auto hw = s.pg->send(hv, peer, tag);
+      c10::intrusive_ptr<c10d::Work> dw;
+      if (h.nbytes > 0) {
+        std::vector<at::Tensor> dv{data};
+        dw = s.pg->send(dv, peer, tag);
+      }
+      wait(hw, s.world->options.timeout);
+      if (dw) wait(dw, s.world->options.timeout);
+    });
+  });
+  s.world->counters->add_send(dst, bytes, clock.now() - t0);
+}
+
+at::Tensor Group::recv_tensor(int peer, int tag) {
+  State& s = *state_;
+  DEC_ASSERT(peer != s.rank, "recv from self (rank ", s.rank, ")");
+  DEC_ASSERT(peer >= 0 && peer < size(), "recv from group rank ", peer, " of ", size());
+  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  const auto where = s.at_peer(peer, tag);
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  HeaderWords words{};
+  at::Tensor header = at::from_blob(words.data(), {kHeaderWords}, at::kLong);
+  s.guarded("recv failed", where, [&] {
+    std::vector<at::Tensor> v{header};
+    wait(s.pg->recv(v, peer, tag), s.world->options.timeout);
+  });
+  const TensorHeader h = decode_header(words, where);
+  at::Tensor out = at::empty(h.sizes, at::TensorOptions().dtype(from_wire(h.dtype)));
+  if (h.nbytes > 0) {
+    s.guarded("recv failed", where, [&] {
+      std::vector<at::Tensor> v{out};
+      wait(s.pg->recv(v, peer, tag), s.world->options.timeout);
+    });
+  }
+  s.world->counters->add_recv(s.members[peer], nbytes(header) + nbytes(out), clock.now() - t0);
+  return out;
+}
+
+void Group::allreduce_sum(at::Tensor& tensor) {
+  State& s = *state_;
+  check_buffer(tensor, "allreduce_sum");
+  const int n = size();
+  if (n == 1 || tensor.numel() == 0) return;
+  const std::uint64_t bytes = nbytes(tensor);
+  const int next = s.members[(s.rank + 1) % n];
+  const int prev = s.members[(s.rank + n - 1) % n];
+  const auto ring_bytes = static_cast<std::uint64_t>(2.0 * (n - 1) / n * bytes);
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  s.throw_if_failed();
+  if (s.world->options.shaper)
+    s.world->options.shaper->pace(s.world->global_rank, next, ring_bytes, 2 * (n - 1));
+  s.guarded("all-reduce failed", s.at_group(), [&] {
+    std::vector<at::Tensor> v{tensor};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    opts.timeout = s.world->options.timeout;
+    wait(s.pg->allreduce(v, opts), s.world->options.timeout);
+  });
+  s.world->counters->add_collective("allreduce " + s.name, bytes, clock.now() - t0);
+  s.world->counters->add_collective_bytes(next, prev, ring_bytes);
+}
+
+void Group::broadcast(at::Tensor& tensor, int root) {
+  State& s = *state_;
+  check_buffer(tensor, "broadcast");
+  DEC_ASSERT(root >= 0 && root < size(), "broadcast root ", root, " of ", size());
+  if (size() == 1 || tensor.numel() == 0) return;
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  s.guarded("broadcast failed", s.at_group(), [&] {
+    std::vector<at::Tensor> v{tensor};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    opts.timeout = s.world->options.timeout;
+    wait(s.pg->broadcast(v, opts), s.world->options.timeout);
+  });
+  s.world->counters->add_collective("broadcast " + s.name, nbytes(tensor), clock.now() - t0);
+}
+
+void Group::barrier() {
+  State& s = *state_;
+  if (size() == 1) return;
+  Clock& clock = *s.world->clock;
+  const double t0 = clock.now();
+  s.guarded("barrier failed", s.at_group(), [&] {
+    c10d::BarrierOptions opts;
+    opts.timeout = s.world->options.timeout;
+    wait(s.pg->barrier(opts), s.world->options.timeout);
+  });
+  s.world->counters->add_collective("barrier " + s.name, 0, clock.now() - t0);
+}
+
+}  // namespace dec::comm

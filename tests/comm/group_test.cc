@@ -1,0 +1,342 @@
+#include "dec/comm/group.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <map>
+#include <tuple>
+
+#include "comm_testing.h"
+#include "dec/core/error.h"
+
+namespace dec::comm {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::run_ranks;
+using testing::seconds_since;
+
+GroupOptions fast(std::chrono::milliseconds timeout = 5000ms) {
+  GroupOptions o;
+  o.timeout = timeout;
+  return o;
+}
+
+at::Tensor pattern(at::ScalarType dtype, at::IntArrayRef shape, int seed) {
+  at::Tensor t = at::arange(c10::multiply_integers(shape), at::kLong).add_(seed).reshape(shape);
+  if (dtype == at::kBool) return t.remainder(2).to(at::kBool);
+  if (dtype == at::kByte || dtype == at::kChar) return t.remainder(100).to(dtype);
+  if (dtype == at::kHalf) return t.remainder(1000).to(dtype);  // exact in fp16
+  return t.to(dtype);
+}
+
+// --- send/recv with shape header: dtypes x shapes x world sizes -------------
+
+using SweepParam = std::tuple<int /*world*/, at::ScalarType>;
+
+class SendRecvSweep : public ::testing::TestWithParam<SweepParam> {};
+
+TEST_P(SendRecvSweep, RingOfShapeHeaderedTensorsArrivesExactly) {
+  const auto [world, dtype] = GetParam();
+  const std::vector<std::vector<int64_t>> shapes = {{},        {0},       {1},         {1000},
+                                                    {1 << 20}, {3, 0, 2}, {2, 3, 4, 5}};
+  auto errors = run_ranks(world, [&, world = world, dtype = dtype](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    const int next = (g.rank() + 1) % world, prev = (g.rank() + world - 1) % world;
+    // Sends block until the receiver posts its recv, so every rank sends from a
+    // second thread and receives on this one.
+    auto sender = std::async(std::launch::async, [&] {
+      for (size_t i = 0; i < shapes.size(); ++i)
+        g.send_tensor(pattern(dtype, shapes[i], g.rank()), next, static_cast<int>(i));
+    });
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      at::Tensor got = g.recv_tensor(prev, static_cast<int>(i));
+      const at::Tensor want = pattern(dtype, shapes[i], prev);
+      ASSERT_EQ(got.scalar_type(), dtype);
+      ASSERT_EQ(got.sizes(), want.sizes());
+      EXPECT_TRUE(at::equal(got, want)) << "shape " << i;
+    }
+    sender.get();
+  });
+  testing::expect_ok(errors);
+}
+
+INSTANTIATE_TEST_SUITE_P(WorldsAndDtypes, SendRecvSweep,
+                         ::testing::Combine(::testing::Values(2, 3, 4),
+                                            ::testing::Values(at::kFloat, at::kDouble, at::kLong,
+                                                              at::kByte, at::kBool, at::kHalf)));
+
+TEST(Group, PlainSendRecvOfKnownSizesAndNonContiguousHeader) {
+  auto errors = run_ranks(2, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    const at::Tensor eye = at::eye(4, at::kFloat);
+    if (g.rank() == 0) {
+      g.send(at::full({1000}, 7.0f), 1, 3);
+      g.send_tensor(eye.t().slice(0, 1, 3), 1, 4);  // non-contiguous: made contiguous
+    } else {
+      at::Tensor buf = at::zeros({1000});
+      g.recv(buf, 0, 3);
+      EXPECT_TRUE(at::equal(buf, at::full({1000}, 7.0f)));
+      EXPECT_TRUE(at::equal(g.recv_tensor(0, 4), eye.t().slice(0, 1, 3)));
+    }
+  });
+  testing::expect_ok(errors);
+}
+
+// Gloo's send is a rendezvous: it completes only once the receiver has posted the
+// matching recv, even for 4 bytes. Two ranks that send to each other first deadlock
+// until the deadline; the runtime sends from its own threads.
+TEST(Group, SendReturnsOnlyAfterTheReceiverPostsItsRecv) {
+  double send_s = 0;
+  auto errors = run_ranks(2, [&](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    if (g.rank() == 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      g.send(at::ones({1}), 1, 0);
+      send_s = seconds_since(t0);
+    } else {
+      std::this_thread::sleep_for(300ms);
+      at::Tensor t = at::empty({1});
+      g.recv(t, 0, 0);
+    }
+  });
+  testing::expect_ok(errors);
+  EXPECT_GT(send_s, 0.25);
+}
+
+TEST(Group, WorldOfOneRankIsANoOp) {
+  auto errors = run_ranks(1, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    EXPECT_EQ(g.size(), 1);
+    at::Tensor t = at::ones({3});
+    g.allreduce_sum(t);
+    g.broadcast(t, 0);
+    g.barrier();
+    EXPECT_TRUE(at::equal(t, at::ones({3})));
+    Group self = g.new_subgroup("self", {0});
+    EXPECT_EQ(self.size(), 1);
+  });
+  testing::expect_ok(errors);
+}
+
+TEST(Group, ListensOnAChosenInterfaceOrAddress) {
+  for (const char* how : {"interface", "address"}) {
+    auto errors = run_ranks(2, [&](Rendezvous& rv) {
+      GroupOptions o = fast();
+      (std::string(how) == "interface" ? o.interface : o.bind_address) =
+          std::string(how) == "interface" ? "lo" : "127.0.0.1";
+      Group g = Group::world(rv, o);
+      at::Tensor t = at::ones({8});
+      g.allreduce_sum(t);
+      EXPECT_TRUE(at::equal(t, at::full({8}, 2.0f)));
+    });
+    testing::expect_ok(errors);
+  }
+  auto errors = run_ranks(1, [](Rendezvous& rv) {
+    GroupOptions o = fast();
+    o.interface = "no-such-if0";
+    EXPECT_THROW(Group::world(rv, o), ConfigError);
+  });
+  testing::expect_ok(errors);
+}
+
+TEST(Group, SendToSelfIsAnInternalError) {
+  auto errors = run_ranks(2, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    at::Tensor t = at::ones({4});
+    EXPECT_THROW(g.send(t, g.rank(), 0), InternalError);
+    EXPECT_THROW(g.send_tensor(t, g.rank(), 0), InternalError);
+    EXPECT_THROW(g.recv(t, g.rank(), 0), InternalError);
+    g.barrier();  // still usable: argument errors do not break the group
+  });
+  testing::expect_ok(errors);
+}
+
+// --- collectives -------------------------------------------------------------
+
+TEST(Group, BroadcastAndBarrier) {
+  auto errors = run_ranks(3, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    at::Tensor t = g.rank() == 1 ? at::arange(10, at::kFloat) : at::zeros({10});
+    g.broadcast(t, 1);
+    EXPECT_TRUE(at::equal(t, at::arange(10, at::kFloat)));
+    g.barrier();
+  });
+  testing::expect_ok(errors);
+}
+
+TEST(Group, AllreduceOnConcurrentSubgroupsOfSeveralMemberships) {
+  const std::vector<std::pair<std::string, std::vector<int>>> groups = {
+      {"a", {0, 1}}, {"b", {3, 1, 2}}, {"c", {0, 2}}, {"all", {0, 1, 2, 3}}, {"d", {1, 3}}};
+  auto errors = run_ranks(4, [&](Rendezvous& rv) {
+    Group world = Group::world(rv, fast());
+    std::vector<Group> mine;
+    for (const auto& [name, ranks] : groups)
+      if (std::find(ranks.begin(), ranks.end(), rv.rank()) != ranks.end())
+        mine.push_back(world.new_subgroup(name, ranks));
+    std::vector<std::future<void>> runs;
+    for (Group& g : mine) {
+      runs.push_back(std::async(std::launch::async, [&g, &rv] {
+        std::vector<int> sorted = g.members();
+        EXPECT_TRUE(std::is_sorted(sorted.begin(), sorted.end()));
+        EXPECT_EQ(g.global_rank(g.rank()), rv.rank());
+        EXPECT_EQ(g.group_rank(rv.rank()), g.rank());
+        double want = 0;
+        for (int m : g.members()) want += m + 1;
+        for (int64_t n : {1, 1000, 1 << 18, 3}) {
+          at::Tensor t = at::full({n}, static_cast<float>(rv.rank() + 1));
+          g.allreduce_sum(t);
+          EXPECT_TRUE(at::equal(t, at::full({n}, static_cast<float>(want)))) << g.name();
+        }
+      }));
+    }
+    for (auto& r : runs) r.get();
+  });
+  testing::expect_ok(errors);
+}
+
+TEST(Group, SubgroupArgumentsAreChecked) {
+  auto errors = run_ranks(3, [](Rendezvous& rv) {
+    Group world = Group::world(rv, fast());
+    if (rv.rank() == 2) {
+      EXPECT_THROW(world.new_subgroup("x", {0, 1}), ConfigError);  // not a member
+    }
+    EXPECT_THROW(world.new_subgroup("x", {0, 0, 1, 2}), ConfigError);
+    EXPECT_THROW(world.new_subgroup("x", {0, 1, 2, 5}), ConfigError);
+    EXPECT_THROW(world.group_rank(7), ConfigError);
+  });
+  testing::expect_ok(errors);
+}
+
+// --- deadlines and failures ---------------------------------------------------
+
+TEST(Group, SilentPeerTimesOutAtTheDeadlineNamingIt) {
+  auto errors = run_ranks(3, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast(1000ms));
+    if (rv.rank() == 1) {
+      at::Tensor t = at::zeros({16});
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        g.recv(t, 2, 9);  // rank 2 never sends
+        ADD_FAILURE() << "recv returned";
+      } catch (const Timeout& e) {
+        RecordProperty("message", e.what());
+        EXPECT_NE(std::string(e.what()).find("rank 2 (node2)"), std::string::npos) << e.what();
+      }
+      EXPECT_NEAR(seconds_since(t0), 1.0, 0.5);
+      // The group is unusable from now on, and says so at once.
+      EXPECT_THROW(g.recv(t, 0, 1), Timeout);
+      rv.store().set("done", "1");
+    }
+    rv.store().wait({"done"}, 5000ms);  // peers stay up: a closed socket is PeerLost
+  });
+  testing::expect_ok(errors);
+}
+
+TEST(Group, MissingAllreduceMemberTimesOut) {
+  auto errors = run_ranks(2, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast(1000ms));
+    if (rv.rank() == 0) {
+      at::Tensor t = at::ones({100});
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        g.allreduce_sum(t);
+        ADD_FAILURE() << "all-reduce returned";
+      } catch (const Timeout& e) {
+        RecordProperty("message", e.what());
+        EXPECT_NE(std::string(e.what()).find("group 'world'"), std::string::npos) << e.what();
+      }
+      EXPECT_LT(seconds_since(t0), 2.0);
+      rv.store().set("done", "1");
+    }
+    rv.store().wait({"done"}, 5000ms);
+  });
+  testing::expect_ok(errors);
+}
+
+TEST(Group, MemberThatNeverArrivesIsNamed) {
+  auto errors = run_ranks(3, [](Rendezvous& rv) {
+    Group world = Group::world(rv, fast(1000ms));
+    if (rv.rank() == 2) return;
+    try {
+      world.new_subgroup("late", {0, 1, 2});
+      ADD_FAILURE() << "group built without rank 2";
+    } catch (const Timeout& e) {
+      if (rv.rank() == 0) RecordProperty("message", e.what());
+      EXPECT_NE(std::string(e.what()).find("missing rank 2 (node2)"), std::string::npos)
+          << e.what();
+    }
+  });
+  testing::expect_ok(errors);
+}
+
+// --- emulation and counters -----------------------------------------------------
+
+TEST(Group, ShapedLinkDeliversWithinFivePercentOfItsRate) {
+  auto shaper = std::make_shared<TokenBucketShaper>();
+  LinkSpec link;
+  link.mbps = 40;
+  shaper->set_link(0, 1, link);
+  double elapsed = 0;
+  auto errors = run_ranks(2, [&](Rendezvous& rv) {
+    Group g = Group::world(rv, fast().with_shaper(shaper));
+    constexpr int kChunks = 16;
+    constexpr int64_t kFloats = 8'000'000 / 4 / kChunks;  // 8 MB in all
+    g.barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (g.rank() == 0) {
+      for (int i = 0; i < kChunks; ++i) g.send(at::ones({kFloats}), 1, i);
+    } else {
+      at::Tensor buf = at::empty({kFloats});
+      for (int i = 0; i < kChunks; ++i) g.recv(buf, 0, i);
+      elapsed = seconds_since(t0);  // until the last byte arrived
+    }
+  });
+  testing::expect_ok(errors);
+  EXPECT_NEAR(elapsed, 1.6, 0.08);  // 8e6 B * 8 / 40e6 bit/s
+  ::testing::Test::RecordProperty("elapsed_s", std::to_string(elapsed));
+}
+
+TEST(Group, CountersRecordBytesAndTimePerPeer) {
+  auto errors = run_ranks(3, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    const std::uint64_t header = 20 * 8;
+    if (g.rank() == 0) {
+      g.send_tensor(at::ones({250}), 1, 0);  // 1000 B + header
+      g.send(at::ones({10}, at::kDouble), 2, 0);
+    } else if (g.rank() == 1) {
+      g.recv_tensor(0, 0);
+    } else {
+      at::Tensor t = at::empty({10}, at::kDouble);
+      g.recv(t, 0, 0);
+    }
+    at::Tensor t = at::ones({300});
+    g.allreduce_sum(t);
+    const CountersSnapshot c = g.counters().snapshot();
+    if (g.rank() == 0) {
+      EXPECT_EQ(c.peers.at(1).bytes_sent, 1000 + header);
+      EXPECT_EQ(c.peers.at(1).messages_sent, 1u);
+      EXPECT_EQ(c.peers.at(2).bytes_sent, 80u);
+      EXPECT_GT(c.peers.at(1).send_seconds, 0.0);
+    } else if (g.rank() == 1) {
+      EXPECT_EQ(c.peers.at(0).bytes_received, 1000 + header);
+      EXPECT_EQ(c.peers.at(0).messages_received, 1u);
+    } else {
+      EXPECT_EQ(c.peers.at(0).bytes_received, 80u);
+    }
+    const auto& ar = c.collectives.at("allreduce world");
+    EXPECT_EQ(ar.calls, 1u);
+    EXPECT_EQ(ar.bytes, 1200u);
+    // Ring estimate: 2 (n-1)/n of the buffer to the next rank.
+    EXPECT_EQ(c.peers.at((g.rank() + 1) % 3).collective_bytes_sent, 1600u);
+    EXPECT_GT(c.total_seconds(), 0.0);
+    const CountersSnapshot taken = g.counters().take();
+    EXPECT_EQ(taken.collectives.size(), c.collectives.size());
+    EXPECT_TRUE(g.counters().snapshot().peers.empty());
+  });
+  testing::expect_ok(errors);
+}
+
+}  // namespace
+}  // namespace dec::comm
