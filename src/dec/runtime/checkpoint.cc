@@ -144,7 +144,9 @@ std::string CheckpointWriter::commit(const CheckpointState& st,
     const std::string name = e.path().filename().string();
     if (name.rfind("step-", 0) != 0) continue;
     if (name.size() > 8 && name.substr(name.size() - 8) == ".partial") {
-      if (e.path() != fs::path(staging_)) remove_quietly(e.path());
+      // Leftovers of killed saves of earlier steps; a later step may be in
+      // progress on another rank.
+      if (e.path().string() < staging_) remove_quietly(e.path());
       continue;
     }
     steps.push_back(e.path());

@@ -297,6 +297,10 @@ std::map<std::string, std::string> Worker::save_owned_blocks(CheckpointWriter& w
   return files;
 }
 
+BlockState Worker::block_state(size_t l) const {
+  return capture_block(blocks_.at(l), spec_.block(l).name, nullptr, options_.optimizer);
+}
+
 void Worker::restore(const Checkpoint& ckpt) {
   for (size_t l : held_) {
     const std::string& name = spec_.block(l).name;

@@ -80,6 +80,9 @@ class Worker {
   // Full parameter names -> tensors of the held blocks.
   NamedParams parameters() const;
   std::vector<std::string> owned_block_names() const;
+  // Parameters and buffers (copies) of held block `l`, by full name.
+  BlockState block_state(size_t l) const;
+  const std::string& block_name(size_t l) const { return spec_.block(l).name; }
 
  private:
   struct Task;

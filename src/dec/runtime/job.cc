@@ -1,0 +1,441 @@
+#include "dec/runtime/job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "dec/cluster/load.h"
+#include "dec/comm/group.h"
+#include "dec/core/error.h"
+#include "dec/core/version.h"
+#include "dec/data/dataset.h"
+#include "dec/data/sampler.h"
+#include "dec/model/model.h"
+#include "dec/planner/instance.h"
+#include "dec/planner/plan.h"
+#include "dec/planner/planner.h"
+#include "dec/planner/summary.h"
+#include "dec/profile/profiler.h"
+#include "dec/runtime/block_state.h"
+#include "dec/runtime/checkpoint.h"
+#include "dec/runtime/compute_pacer.h"
+#include "dec/runtime/evaluate.h"
+#include "dec/runtime/metrics.h"
+#include "dec/runtime/plan_adapter.h"
+#include "dec/runtime/worker.h"
+
+namespace dec::runtime {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+constexpr int kEvalTag = 1 << 29;  // above every executor tag
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+json exec_plan_json(const ExecPlan& p) {
+  json j = {{"nodes", p.nodes},
+            {"num_blocks", p.num_blocks},
+            {"global_batch", p.global_batch},
+            {"predicted_iteration_s", p.predicted_iteration_s},
+            {"paths", json::array()}};
+  for (const auto& path : p.paths) {
+    json stages = json::array();
+    for (const auto& s : path.stages) stages.push_back({s.rank, s.begin, s.end});
+    j["paths"].push_back({{"samples", path.samples},
+                          {"micro_batches", path.micro_batches},
+                          {"stages", stages}});
+  }
+  return j;
+}
+
+ExecPlan exec_plan_from(const json& j) {
+  ExecPlan p;
+  p.nodes = j.at("nodes").get<std::vector<std::string>>();
+  p.num_blocks = j.at("num_blocks").get<size_t>();
+  p.global_batch = j.at("global_batch").get<int64_t>();
+  p.predicted_iteration_s = j.at("predicted_iteration_s").get<double>();
+  for (const auto& jp : j.at("paths")) {
+    PathPlan path;
+    path.samples = jp.at("samples").get<int64_t>();
+    path.micro_batches = jp.at("micro_batches").get<int64_t>();
+    for (const auto& s : jp.at("stages")) {
+      path.stages.push_back(Stage{s.at(0).get<int>(), s.at(1).get<size_t>(), s.at(2).get<size_t>()});
+    }
+    p.paths.push_back(std::move(path));
+  }
+  return p;
+}
+
+void validate(const JobOptions& o) {
+  DEC_CHECK(o.epochs > 0 || o.max_steps > 0, ConfigError, "invalid flag", "--epochs",
+            "must be positive (or give --steps), got ", o.epochs);
+  DEC_CHECK(o.max_steps >= 0, ConfigError, "invalid flag", "--steps", "must be >= 0");
+  DEC_CHECK(o.checkpoint_every >= 0, ConfigError, "invalid flag", "--checkpoint-every",
+            "must be >= 0");
+  DEC_CHECK(o.checkpoint_every == 0 || !o.checkpoint_dir.empty(), ConfigError, "invalid flag",
+            "--checkpoint-every", "needs --checkpoint-dir");
+  DEC_CHECK(o.timeout.count() > 0, ConfigError, "invalid flag", "--timeout", "must be positive");
+  runtime::validate(o.optimizer, "--optimizer");
+}
+
+// Everything rank 0 needs from a rank at the handshake.
+json hello(const JobOptions& o, int rank, const model::ModelSpec& spec) {
+  json h = {{"rank", rank},
+            {"node", o.rendezvous.node_name},
+            {"tier", o.rendezvous.tier},
+            {"version", kVersion},
+            {"model", spec.name()},
+            {"model_hash", spec.hash()},
+            {"speed", o.speed}};
+  if (o.plan_path.empty()) {
+    // Auto mode: profile this node, as the emulated node would take it.
+    profile::ProfileOptions po;
+    po.micro_batch = o.profile_micro_batch;
+    po.optimizer = o.optimizer.kind;
+    po.node = o.rendezvous.node_name;
+    po.seed = o.seed;
+    h["profile"] = profile::to_json(profile::scaled(profile::measure(spec, po), o.speed));
+  }
+  return h;
+}
+
+// Rank 0: the plan, from a file or solved from the published profiles.
+planner::Plan make_job_plan(const JobOptions& o, const std::vector<json>& hellos,
+                            const model::ModelSpec& spec) {
+  if (!o.plan_path.empty()) {
+    planner::Plan plan = planner::load_plan(o.plan_path);
+    DEC_CHECK(plan.model_hash.empty() || plan.model_hash == spec.hash(), Mismatch,
+              "plan is for a different model", o.plan_path, "it was made for '", plan.model,
+              "', this job trains '", spec.name(), "'");
+    return plan;
+  }
+  DEC_CHECK(!o.cluster_path.empty(), ConfigError, "no plan", "--plan",
+            "give --plan plan.json, or --cluster cluster.yaml to plan automatically");
+  cluster::ClusterSpec cs = cluster::load_cluster(o.cluster_path);
+  std::map<std::string, profile::ModelProfile> measured;
+  profile::ModelProfile reference;
+  for (const auto& h : hellos) {
+    const std::string node = h.at("node").get<std::string>();
+    profile::ModelProfile p =
+        profile::from_json(h.at("profile").get<std::string>(), "profile of " + node);
+    const std::string key = "published:" + node;
+    measured[key] = p;
+    int i = cs.node_index(node);
+    DEC_CHECK(i >= 0, ConfigError, "node is not in the cluster", o.cluster_path, "'", node,
+              "' joined the job but the cluster spec has no such node");
+    cs.nodes[i].profile = key;
+    reference = profile::scaled(p, 1.0 / p.speed);  // back to this machine's speed
+  }
+  for (const auto& n : cs.nodes) {
+    DEC_CHECK(measured.count(n.profile), ConfigError, "node did not join", o.cluster_path,
+              "the cluster spec names node '", n.name, "', which is not part of this job");
+  }
+  planner::Instance in = planner::make_instance(cs, reference, measured);
+  planner::PlannerOptions po;
+  po.time_limit_s = o.planner_time_limit_s;
+  return planner::make_plan(in, po);
+}
+
+// Rank 0 gathers every block's parameters and buffers from its owner into
+// `whole` (rank 0 only; null elsewhere). Collective over the owners.
+void gather_model(const Worker& worker, comm::Group& world, const ExecPlan& plan,
+                  torch::nn::Sequential* whole) {
+  torch::NoGradGuard no_grad;
+  std::map<size_t, int> owner;
+  for (const auto& g : replica_groups(plan)) {
+    for (size_t l : g.blocks) owner[l] = g.ranks.front();
+  }
+  const int rank = world.rank();
+  for (size_t l = 0; l < plan.num_blocks; ++l) {
+    const int from = owner.at(l);
+    if (rank != 0 && rank != from) continue;
+    const int tag0 = kEvalTag + static_cast<int>(l) * 1024;
+    if (rank == from && rank != 0) {
+      BlockState s = worker.block_state(l);
+      int tag = tag0;
+      for (const auto* group : {&s.params, &s.buffers}) {
+        for (const auto& [name, t] : *group) world.send_tensor(t, 0, tag++);
+      }
+      continue;
+    }
+    // Rank 0: the block's tensors, sorted by name as a BlockState holds them.
+    const std::string block = worker.block_name(l) + ".";
+    std::map<std::string, torch::Tensor> params, buffers;
+    for (auto& p : (*whole)->named_parameters()) {
+      if (p.key().rfind(block, 0) == 0) params[p.key()] = p.value();
+    }
+    for (auto& b : (*whole)->named_buffers()) {
+      if (b.key().rfind(block, 0) == 0) buffers[b.key()] = b.value();
+    }
+    if (from == 0) {
+      BlockState s = worker.block_state(l);
+      for (auto& [name, t] : params) t.copy_(s.params.at(name));
+      for (auto& [name, t] : buffers) t.copy_(s.buffers.at(name));
+    } else {
+      int tag = tag0;
+      for (auto* group : {&params, &buffers}) {
+        for (auto& [name, t] : *group) t.copy_(world.recv_tensor(from, tag++));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dec::runtime
+
+namespace dec::runtime {
+
+JobResult run_job(const JobOptions& o, JobObserver* observer) {
+  validate(o);
+  comm::RendezvousOptions ro = o.rendezvous;
+  if (observer) ro.on_progress = [observer](const comm::JoinProgress& p) { observer->on_join(p.message); };
+  comm::Rendezvous rv = comm::rendezvous(ro);
+  const int rank = rv.rank(), world_size = rv.world_size();
+  const comm::Store store = rv.store().prefixed("job");
+
+  // Data and model: every rank builds the same spec (checked by hash below).
+  const std::string data_dir = o.data_dir.empty() ? data::kFashionMnistDir : o.data_dir;
+  auto load = [&](data::Split split) {
+    if (o.dataset == "fashion-mnist") return data::load_fashion_mnist(split, data_dir);
+    DEC_CHECK(!o.input_shape.empty(), ConfigError, "invalid flag", "--input",
+              "a synthetic dataset needs a sample shape, e.g. --input 3x32x32");
+    const int64_t n = split == data::Split::kTrain ? o.synthetic_size
+                                                   : std::max<int64_t>(1, o.synthetic_size / 5);
+    return data::load_dataset(o.dataset, split, o.input_shape,
+                              o.num_classes > 0 ? o.num_classes : 10, n, o.seed);
+  };
+  data::Dataset train_set = load(data::Split::kTrain);
+  model::ModelSpec spec = model::make_model(o.model, train_set.sample_shape(), train_set.num_classes);
+
+  // Handshake.
+  store.set(str("hello/", rank), hello(o, rank, spec).dump());
+  ExecPlan plan;
+  std::string summary;
+  if (rank == 0) {
+    try {
+      std::vector<json> hellos;
+      std::vector<std::string> names;
+      for (int r = 0; r < world_size; ++r) {
+        hellos.push_back(json::parse(store.get(str("hello/", r), o.timeout)));
+        names.push_back(hellos.back().at("node").get<std::string>());
+        const json& h = hellos.back();
+        DEC_CHECK(h.at("version") == kVersion, Mismatch, "DEC versions differ", rv.describe(r),
+                  "it runs dec ", h.at("version").get<std::string>(), ", rank 0 runs ", kVersion);
+        DEC_CHECK(h.at("model_hash") == spec.hash(), Mismatch, "models differ", rv.describe(r),
+                  "it builds '", h.at("model").get<std::string>(), "' (hash ",
+                  h.at("model_hash").get<std::string>().substr(0, 12), "...), rank 0 builds '",
+                  spec.name(), "' (hash ", spec.hash().substr(0, 12), "...)");
+      }
+      planner::Plan p = make_job_plan(o, hellos, spec);
+      plan = to_exec_plan(p, names, o.plan_path.empty() ? "auto plan" : o.plan_path);
+      summary = planner::summarize(p);
+      store.set("plan/exec", exec_plan_json(plan).dump());
+      store.set("plan/hash", plan_hash(plan));
+      store.set("plan/summary", summary);
+      store.set("plan/status", "ok");
+    } catch (const Error& e) {
+      // Tell every rank why, and keep the store up until they have read it.
+      store.set("plan/status", str("error ", e.what()));
+      std::vector<std::string> acks;
+      for (int r = 1; r < world_size; ++r) acks.push_back(str("ack/", r));
+      try {
+        store.wait(acks, std::min(o.timeout, std::chrono::milliseconds(5000)));
+      } catch (const Error&) {
+      }
+      throw;
+    }
+  } else {
+    const std::string status = store.get("plan/status", o.timeout);
+    if (status != "ok") {
+      store.set(str("ack/", rank), "1");
+      throw Mismatch("handshake refused by rank 0", rv.describe(0),
+                     status.substr(std::min<size_t>(6, status.size())));
+    }
+    plan = exec_plan_from(json::parse(store.get("plan/exec", o.timeout)));
+    summary = store.get("plan/summary", o.timeout);
+    DEC_CHECK(plan_hash(plan) == store.get("plan/hash", o.timeout), Mismatch,
+              "plan corrupted in transit", rv.describe(0), "hash differs");
+  }
+  const std::string hash = plan_hash(plan);
+  store.set(str("confirm/", rank), hash);
+  if (rank == 0) {
+    for (int r = 0; r < world_size; ++r) {
+      DEC_CHECK(store.get(str("confirm/", r), o.timeout) == hash, Mismatch, "plan not confirmed",
+                rv.describe(r), "it holds another plan");
+    }
+    if (observer) observer->on_plan(plan, summary);
+  }
+
+  // Execution.
+  comm::Group world = comm::Group::world(rv, comm::GroupOptions().with_timeout(o.timeout));
+  WorkerOptions wo;
+  wo.seed = o.seed;
+  wo.optimizer = o.optimizer;
+  wo.pacer = make_speed_pacer(o.speed);
+  Worker worker(plan, spec, world, wo);
+  worker.broadcast_parameters();
+
+  const int64_t B = plan.global_batch;
+  DEC_CHECK(B <= train_set.size(), ConfigError, "global batch larger than the dataset", "plan",
+            B, " > ", train_set.size(), " samples");
+  data::EpochSampler sampler(train_set.size(), o.seed);
+  const int64_t steps_per_epoch = train_set.size() / B;  // drop_last: every batch is B
+  const int64_t total = o.max_steps > 0 ? o.max_steps : o.epochs * steps_per_epoch;
+  int64_t step = 0, epoch = 0, batch_in_epoch = 0;
+  if (!o.resume.empty()) {
+    Checkpoint c = open_checkpoint(o.resume, spec.hash());
+    DEC_CHECK(c.state.global_batch == B, Mismatch, "cannot resume", c.dir,
+              "checkpoint has global batch ", c.state.global_batch, ", the plan ", B);
+    DEC_CHECK(c.state.seed == o.seed, Mismatch, "cannot resume", c.dir, "checkpoint has seed ",
+              c.state.seed, ", this run ", o.seed);
+    worker.restore(c);
+    step = c.state.step;
+    epoch = c.state.epoch;
+    batch_in_epoch = c.state.batch_in_epoch;
+  }
+
+  std::unique_ptr<MetricsWriter> metrics;
+  data::Dataset test_set;
+  std::unique_ptr<torch::nn::Sequential> whole;
+  if (rank == 0) {
+    metrics = std::make_unique<MetricsWriter>(o.metrics_path);
+    if (o.evaluate) {
+      test_set = load(data::Split::kTest);
+      whole = std::make_unique<torch::nn::Sequential>(spec.build_all(o.seed));
+    }
+  }
+
+  JobResult result;
+  result.rank = rank;
+  result.plan_hash = hash;
+  result.predicted_iteration_s = plan.predicted_iteration_s;
+  double measured_sum = 0;
+  int64_t measured_n = 0, samples = 0;
+  double run_s = 0;
+  const int64_t first_step = step;
+  while (step < total) {
+    if (sampler.epoch() != epoch) sampler.set_epoch(epoch);
+    torch::Tensor indices = sampler.batch_indices(batch_in_epoch, B);
+    IterationStats st = worker.step(train_set, indices);
+    ++step;
+    ++batch_in_epoch;
+    const bool epoch_done = batch_in_epoch == steps_per_epoch;
+    if (epoch_done) {
+      ++epoch;
+      batch_in_epoch = 0;
+    }
+    const bool last = step == total;
+
+    // Rank 0 gathers what every rank measured.
+    const json mine = {{"loss_sum", st.loss_sum},       {"loss_samples", st.loss_samples},
+                       {"wall_s", st.wall_s},           {"compute_s", st.compute_s},
+                       {"recv_wait_s", st.recv_wait_s}, {"sync_wait_s", st.sync_wait_s},
+                       {"send_wait_s", st.send_wait_s}};
+    comm::CountersSnapshot traffic = world.counters().take();
+    json sent = json::object();
+    for (const auto& [peer, t] : traffic.peers) {
+      if (t.bytes_sent + t.collective_bytes_sent > 0) {
+        sent[plan.nodes[peer]] = t.bytes_sent + t.collective_bytes_sent;
+      }
+    }
+    if (rank != 0) {
+      store.set(str("it/", step, "/", rank), json{{"stats", mine}, {"sent", sent}}.dump());
+    } else {
+      double loss_sum = st.loss_sum, measured = st.wall_s;
+      json nodes = json::object(), links = json::object();
+      nodes[plan.nodes[0]] = mine;
+      for (const auto& [to, bytes] : sent.items()) links[plan.nodes[0] + "->" + to] = bytes;
+      for (int r = 1; r < world_size; ++r) {
+        json j = json::parse(store.get(str("it/", step, "/", r), o.timeout));
+        loss_sum += j["stats"]["loss_sum"].get<double>();
+        measured = std::max(measured, j["stats"]["wall_s"].get<double>());
+        nodes[plan.nodes[r]] = j["stats"];
+        for (const auto& [to, bytes] : j["sent"].items()) links[plan.nodes[r] + "->" + to] = bytes;
+      }
+      const double loss = loss_sum / B;
+      run_s += measured;
+      samples += B;
+      if (step > first_step + 1) {  // the first iteration pays warm-up
+        measured_sum += measured;
+        ++measured_n;
+      }
+      result.final_loss = loss;
+      metrics->write({{"event", "iteration"},
+                      {"step", step},
+                      {"epoch", epoch_done ? epoch - 1 : epoch},
+                      {"loss", loss},
+                      {"measured_s", measured},
+                      {"predicted_s", plan.predicted_iteration_s},
+                      {"nodes", nodes},
+                      {"bytes_sent", links}});
+      if (observer) {
+        IterationEvent ev;
+        ev.step = step;
+        ev.total_steps = total;
+        ev.epoch = epoch_done ? epoch - 1 : epoch;
+        ev.loss = loss;
+        ev.measured_s = measured;
+        ev.predicted_s = plan.predicted_iteration_s;
+        ev.samples_per_s = samples / std::max(run_s, 1e-9);
+        ev.eta_s = run_s / (step - first_step) * (total - step);
+        observer->on_iteration(ev);
+      }
+    }
+
+    if (!o.checkpoint_dir.empty() &&
+        (last || (o.checkpoint_every > 0 && step % o.checkpoint_every == 0))) {
+      CheckpointWriter writer(o.checkpoint_dir, step);
+      json files = worker.save_owned_blocks(writer);
+      store.set(str("ckpt/", step, "/", rank), files.dump());
+      if (rank == 0) {
+        std::map<std::string, std::string> all;
+        for (int r = 0; r < world_size; ++r) {
+          json f = json::parse(store.get(str("ckpt/", step, "/", r), o.timeout));
+          for (const auto& [file, sha] : f.items()) all[file] = sha.get<std::string>();
+        }
+        std::vector<std::string> blocks;
+        for (size_t l = 0; l < spec.num_blocks(); ++l) blocks.push_back(spec.block(l).name);
+        CheckpointState cs;
+        cs.step = step;
+        cs.epoch = epoch;
+        cs.batch_in_epoch = batch_in_epoch;
+        cs.seed = o.seed;
+        cs.global_batch = B;
+        cs.model = spec.name();
+        cs.model_hash = spec.hash();
+        cs.plan_hash = hash;
+        cs.optimizer = o.optimizer.to_string();
+        result.last_checkpoint = writer.commit(cs, blocks, all, o.keep_last);
+        if (observer) observer->on_checkpoint(result.last_checkpoint, step);
+      }
+    }
+    if (o.evaluate && (epoch_done || last)) {
+      gather_model(worker, world, plan, whole.get());
+      if (rank == 0) {
+        Accuracy acc = evaluate(*whole, test_set);
+        result.test_accuracy = acc.accuracy;
+        metrics->write({{"event", "epoch"},
+                        {"epoch", epoch_done ? epoch - 1 : epoch},
+                        {"step", step},
+                        {"test_loss", acc.loss},
+                        {"test_accuracy", acc.accuracy}});
+        if (observer) observer->on_epoch(epoch_done ? epoch - 1 : epoch, acc.accuracy, acc.loss);
+      }
+    }
+  }
+  result.steps = step;
+  result.mean_iteration_s = measured_n > 0 ? measured_sum / measured_n : 0;
+  // Rank 0 hosts the store: it leaves last, so no rank loses it mid-call.
+  store.set(str("done/", rank), "1");
+  if (rank == 0) {
+    for (int r = 1; r < world_size; ++r) store.get(str("done/", r), o.timeout);
+  }
+  return result;
+}
+
+}  // namespace dec::runtime

@@ -1,0 +1,328 @@
+// The distributed runtime as users run it: `dec worker` processes on loopback
+// (torchrun's environment), checkpoints across plans, and failures that always
+// end — a missing node, a killed node, a mismatched model, a wrong token.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "dec/core/file.h"
+#include "dec/data/dataset.h"
+#include "dec/data/sampler.h"
+#include "dec/model/model.h"
+#include "dec/planner/plan.h"
+#include "dec/runtime/block_state.h"
+#include "dec/runtime/checkpoint.h"
+#include "dec/runtime/optimizer.h"
+#include "test_util.h"
+
+extern char** environ;
+
+namespace dec::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kData = 256;  // synthetic samples
+constexpr uint64_t kSeed = 5;
+
+int free_port() {
+  static int next = 20000 + (::getpid() % 20000);
+  return next++;
+}
+
+struct Proc {
+  pid_t pid = -1;
+  std::string err_path;
+  int status = 0;
+  bool done = false;
+};
+
+// Starts `dec worker` as rank `rank` of `world` with extra flags.
+Proc start_worker(const testing::TempDir& dir, int port, int rank, int world,
+                  const std::string& node, const std::vector<std::string>& flags) {
+  std::vector<std::string> env_strings = {
+      "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
+      "RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
+      "LOCAL_RANK=0", "OPENBLAS_NUM_THREADS=1"};
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = {std::string(DEC_BINARY_DIR) + "/dec", "worker", "--node-name",
+                                   node, "--threads", "1", "--dataset", "synthetic", "--input",
+                                   "1x28x28", "--synthetic-size", std::to_string(kData),
+                                   "--seed", std::to_string(kSeed), "--no-eval"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  Proc p;
+  p.err_path = dir / ("err." + node);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, p.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  EXPECT_EQ(posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return p;
+}
+
+// Waits for every process, at most `limit`; kills stragglers (the test fails then).
+double wait_all(std::vector<Proc*> procs, double limit_s) {
+  auto t0 = Clock::now();
+  for (;;) {
+    bool all = true;
+    for (auto* p : procs) {
+      if (p->done) continue;
+      if (::waitpid(p->pid, &p->status, WNOHANG) == p->pid) p->done = true;
+      else all = false;
+    }
+    const double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (all) return t;
+    if (t > limit_s) {
+      for (auto* p : procs) {
+        if (!p->done) {
+          ::kill(p->pid, SIGKILL);
+          ::waitpid(p->pid, &p->status, 0);
+          p->done = true;
+          ADD_FAILURE() << "a worker did not end within " << limit_s << " s: " << p->err_path;
+        }
+      }
+      return t;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+bool ok(const Proc& p) { return WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0; }
+std::string err(const Proc& p) { return read_file(p.err_path); }
+
+planner::Plan plan_of(std::vector<planner::PlanPath> paths) {
+  planner::Plan p;
+  p.model = "fmnist-cnn";
+  p.blocks = {"conv1", "conv2", "fc1", "fc2"};
+  for (auto& path : paths) p.batch += path.samples;
+  p.paths = std::move(paths);
+  p.micro_batches = 2;
+  for (const auto& b : p.blocks) p.replicas.push_back({b, {}});
+  return p;
+}
+
+planner::PlanPath path(std::vector<std::string> nodes, std::vector<planner::BlockRange> ranges,
+                       int64_t samples, int micro) {
+  planner::PlanPath pp;
+  pp.source = nodes.front();
+  pp.nodes = std::move(nodes);
+  pp.ranges = std::move(ranges);
+  pp.samples = samples;
+  pp.micro_batches = micro;
+  return pp;
+}
+
+// A 3-stage pipeline and a data-parallel plan over the same three nodes.
+planner::Plan pipeline() {
+  return plan_of({path({"device", "edge", "cloud"}, {{0, 1}, {1, 3}, {3, 4}}, 16, 4)});
+}
+planner::Plan data_parallel() {
+  return plan_of({path({"device"}, {{0, 4}}, 6, 1), path({"edge"}, {{0, 4}}, 5, 1),
+                  path({"cloud"}, {{0, 4}}, 5, 1)});
+}
+
+const char* kNodes[] = {"device", "edge", "cloud"};
+
+// Runs a 3-process job to completion; returns true if every worker succeeded.
+bool run_job_processes(const testing::TempDir& dir, const std::string& plan_file,
+                       const std::vector<std::string>& flags) {
+  const int port = free_port();
+  std::vector<Proc> procs;
+  for (int r = 0; r < 3; ++r) {
+    std::vector<std::string> f = {"--plan", plan_file, "--timeout", "20", "--join-timeout", "20"};
+    f.insert(f.end(), flags.begin(), flags.end());
+    procs.push_back(start_worker(dir, port, r, 3, kNodes[r], f));
+  }
+  wait_all({&procs[0], &procs[1], &procs[2]}, 60);
+  bool all = true;
+  for (auto& p : procs) {
+    EXPECT_TRUE(ok(p)) << err(p);
+    all = all && ok(p);
+  }
+  return all;
+}
+
+std::map<std::string, torch::Tensor> checkpoint_params(const std::string& dir) {
+  Checkpoint c = open_checkpoint(dir);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& b : c.blocks) {
+    for (auto& [n, t] : read_block(c, b).params) out[n] = t;
+  }
+  return out;
+}
+
+// Single-node SGD+momentum on the batches the job draws (drop_last sampler).
+std::map<std::string, torch::Tensor> reference(int steps, int64_t batch) {
+  torch::set_num_threads(1);
+  model::ModelSpec spec = model::make_model("fmnist-cnn");
+  torch::nn::Sequential net = spec.build_all(kSeed);
+  NamedParams params = named_parameters(net);
+  OptimizerConfig c;
+  c.kind = "sgd";
+  c.lr = 0.05;
+  c.momentum = 0.9;
+  auto opt = make_optimizer(params, c);
+  data::Dataset data = data::make_synthetic({1, 28, 28}, 10, kData, kSeed);
+  data::EpochSampler sampler(kData, kSeed);
+  const int64_t per_epoch = kData / batch;
+  for (int s = 0; s < steps; ++s) {
+    sampler.set_epoch(s / per_epoch);
+    auto [x, y] = data.batch(sampler.batch_indices(s % per_epoch, batch));
+    opt->zero_grad();
+    torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+    opt->step();
+  }
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [n, t] : params) out[n] = t.detach().clone();
+  return out;
+}
+
+const std::vector<std::string> kSgd = {"--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(Launch, ResumeUnderTheSameAndADifferentPlan) {
+  testing::TempDir dir("resume_plans");
+  planner::save_plan(dir / "pipeline.json", pipeline());
+  planner::save_plan(dir / "dp.json", data_parallel());
+  // Uninterrupted: 6 iterations under the pipeline.
+  ASSERT_TRUE(run_job_processes(dir, dir / "pipeline.json",
+                                with(kSgd, {"--steps", "6", "--checkpoint-dir", dir / "full"})));
+  // 3 iterations, then resume under the same plan, and under a different one.
+  ASSERT_TRUE(run_job_processes(dir, dir / "pipeline.json",
+                                with(kSgd, {"--steps", "3", "--checkpoint-dir", dir / "half"})));
+  ASSERT_TRUE(run_job_processes(dir, dir / "pipeline.json",
+                                with(kSgd, {"--steps", "6", "--resume", dir / "half",
+                                            "--checkpoint-dir", dir / "same"})));
+  ASSERT_TRUE(run_job_processes(dir, dir / "dp.json",
+                                with(kSgd, {"--steps", "6", "--resume", dir / "half",
+                                            "--checkpoint-dir", dir / "other"})));
+  auto full = checkpoint_params(dir / "full");
+  auto same = checkpoint_params(dir / "same");
+  auto other = checkpoint_params(dir / "other");
+  auto ref = reference(6, 16);
+  ASSERT_EQ(full.size(), 8u);
+  for (const auto& [name, t] : full) {
+    EXPECT_TRUE(torch::equal(t, same.at(name))) << name << ": resume under the same plan differs";
+    EXPECT_LT((other.at(name) - ref.at(name)).abs().max().item<double>(), 1e-5)
+        << name << ": resume under another plan differs from single-node training";
+    EXPECT_LT((t - ref.at(name)).abs().max().item<double>(), 1e-5) << name;
+  }
+}
+
+TEST(LaunchFailure, MissingNodeIsNamedWithinTheJoinTimeout) {
+  testing::TempDir dir("missing");
+  planner::save_plan(dir / "p.json", pipeline());
+  const int port = free_port();
+  std::vector<Proc> procs;
+  for (int r = 0; r < 2; ++r) {  // rank 2 (cloud) never starts
+    procs.push_back(start_worker(dir, port, r, 3, kNodes[r],
+                                 {"--plan", dir / "p.json", "--join-timeout", "2"}));
+  }
+  const double t = wait_all({&procs[0], &procs[1]}, 2 + 5);
+  EXPECT_LT(t, 2 + 5);
+  for (auto& p : procs) {
+    EXPECT_FALSE(ok(p));
+    EXPECT_NE(err(p).find("rank 2"), std::string::npos) << err(p);
+    // Rank 0 prints join progress first; the error is the last line.
+    const std::string e = err(p);
+    const size_t last = e.rfind('\n', e.size() - 2);
+    EXPECT_EQ(e.compare(last == std::string::npos ? 0 : last + 1, 12, "dec: error: "), 0) << e;
+  }
+}
+
+class LaunchKill : public ::testing::TestWithParam<int> {};
+
+TEST_P(LaunchKill, SurvivorsExitNamingTheLostNode) {
+  const int victim = GetParam();
+  testing::TempDir dir("kill");
+  planner::save_plan(dir / "p.json", pipeline());
+  const int port = free_port();
+  const double timeout_s = 3;
+  std::vector<Proc> procs;
+  for (int r = 0; r < 3; ++r) {
+    procs.push_back(start_worker(dir, port, r, 3, kNodes[r],
+                                 with(kSgd, {"--plan", dir / "p.json", "--steps", "100000",
+                                             "--timeout", "3", "--metrics", dir / "m.jsonl"})));
+  }
+  // Wait until iterations run, then kill mid-iteration.
+  auto t0 = Clock::now();
+  while (!std::filesystem::exists(dir / "m.jsonl") || read_file(dir / "m.jsonl").size() < 2000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 60) << err(procs[0]);
+  }
+  ::kill(procs[victim].pid, SIGKILL);
+  ::waitpid(procs[victim].pid, &procs[victim].status, 0);
+  procs[victim].done = true;
+  std::vector<Proc*> survivors;
+  for (int r = 0; r < 3; ++r) {
+    if (r != victim) survivors.push_back(&procs[r]);
+  }
+  const double t = wait_all(survivors, timeout_s + 5);
+  EXPECT_LT(t, timeout_s + 5);
+  // Every survivor fails; the one that lost the connection names the victim,
+  // the others may name the survivor that failed before them (a cascade).
+  int naming = 0;
+  std::string all;
+  for (auto* p : survivors) {
+    EXPECT_FALSE(ok(*p));
+    const std::string e = err(*p);
+    all += e;
+    if (e.find(kNodes[victim]) != std::string::npos ||
+        e.find("rank " + std::to_string(victim)) != std::string::npos) {
+      ++naming;
+    }
+  }
+  EXPECT_GE(naming, 1) << "no survivor names " << kNodes[victim] << ":\n" << all;
+}
+
+INSTANTIATE_TEST_SUITE_P(EachRole, LaunchKill, ::testing::Values(0, 1, 2));
+
+TEST(LaunchFailure, MismatchedModelAndWrongTokenAreRefused) {
+  testing::TempDir dir("mismatch");
+  planner::save_plan(dir / "p.json", pipeline());
+  {
+    const int port = free_port();
+    std::vector<Proc> procs;
+    for (int r = 0; r < 3; ++r) {
+      std::vector<std::string> f = {"--plan", dir / "p.json", "--timeout", "5"};
+      if (r == 2) f.insert(f.end(), {"--model", "lenet5"});
+      procs.push_back(start_worker(dir, port, r, 3, kNodes[r], f));
+    }
+    wait_all({&procs[0], &procs[1], &procs[2]}, 20);
+    for (auto& p : procs) {
+      EXPECT_FALSE(ok(p));
+      EXPECT_NE(err(p).find("models differ"), std::string::npos) << err(p);
+    }
+  }
+  {
+    const int port = free_port();
+    std::vector<Proc> procs;
+    for (int r = 0; r < 3; ++r) {
+      std::vector<std::string> f = {"--plan", dir / "p.json", "--join-timeout", "3", "--token",
+                                    r == 1 ? "wrong" : "right"};
+      procs.push_back(start_worker(dir, port, r, 3, kNodes[r], f));
+    }
+    wait_all({&procs[0], &procs[1], &procs[2]}, 3 + 5);
+    EXPECT_NE(err(procs[1]).find("token"), std::string::npos) << err(procs[1]);
+    for (auto& p : procs) EXPECT_FALSE(ok(p));
+  }
+}
+
+}  // namespace
+}  // namespace dec::runtime
