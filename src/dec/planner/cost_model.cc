@@ -1,0 +1,161 @@
+#include "dec/planner/cost_model.h"
+
+#include <algorithm>
+
+#include "dec/core/error.h"
+
+namespace dec::planner {
+
+std::pair<int, int> node_range(const Instance& in, int path, const PathChoice& c, int j) {
+  const int m = in.paths[path].hops();
+  const int begin = j == 0 ? 0 : c.cuts[j - 1];
+  const int end = j == m ? in.num_blocks() : c.cuts[j];
+  return {begin, end};
+}
+
+void check_structure(const Instance& in, const Structure& s) {
+  DEC_ASSERT(s.size() == in.paths.size(), "structure has ", s.size(), " paths, instance ",
+             in.paths.size());
+  const int L = in.num_blocks();
+  for (size_t src = 0; src < in.sources.size(); ++src) {
+    int64_t sum = 0;
+    for (int p : in.sources[src].paths) {
+      const PathChoice& c = s[p];
+      DEC_ASSERT(c.samples >= 0, "path ", p, " samples ", c.samples);
+      sum += c.samples;
+      DEC_ASSERT(static_cast<int>(c.cuts.size()) == in.paths[p].hops(), "path ", p, " has ",
+                 c.cuts.size(), " cuts for ", in.paths[p].hops(), " hops");
+      for (size_t h = 0; h < c.cuts.size(); ++h) {
+        DEC_ASSERT(c.cuts[h] >= 0 && c.cuts[h] < L, "path ", p, " cut ", c.cuts[h]);
+        DEC_ASSERT(h == 0 || c.cuts[h] >= c.cuts[h - 1], "path ", p, " cuts out of order");
+      }
+    }
+    DEC_ASSERT(sum == in.sources[src].samples, "source ", src, " paths carry ", sum, " of ",
+               in.sources[src].samples, " samples");
+  }
+}
+
+Evaluation evaluate(const Instance& in, const Structure& s) {
+  check_structure(in, s);
+  const int L = in.num_blocks();
+  const size_t N = in.nodes.size(), E = in.links.size();
+  const double M = in.micro_batches;
+  Evaluation ev;
+  ev.node_compute_s.assign(N, 0);
+  ev.node_static_bytes.assign(N, 0);
+  ev.node_activation_bytes.assign(N, 0);
+  ev.node_samples.assign(N, 0);
+  ev.link_activation_bytes.assign(E, 0);
+  ev.link_sync_bytes.assign(E, 0);
+  ev.link_s.assign(E, 0);
+  ev.path_fill_s.assign(in.paths.size(), 0);
+  ev.path_latency_s.assign(in.paths.size(), 0);
+  ev.holds.assign(N, std::vector<char>(L, 0));
+
+  // Per path and stage, one micro-batch's time: nodes then hops.
+  std::vector<std::vector<double>> t_node(in.paths.size()), t_hop(in.paths.size());
+  for (size_t p = 0; p < in.paths.size(); ++p) {
+    const PathData& path = in.paths[p];
+    const PathChoice& c = s[p];
+    t_node[p].assign(path.nodes.size(), 0);
+    t_hop[p].assign(path.links.size(), 0);
+    if (c.samples == 0) continue;
+    const double b = static_cast<double>(c.samples);
+    for (size_t j = 0; j < path.nodes.size(); ++j) {
+      const int k = path.nodes[j];
+      auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
+      double step = 0, saved = 0;
+      for (int l = begin; l < end; ++l) {
+        step += in.nodes[k].step_s[l];
+        saved += in.blocks[l].saved_bytes;
+        ev.holds[k][l] = 1;
+      }
+      ev.node_compute_s[k] += b * step;
+      ev.node_activation_bytes[k] += b * saved;
+      if (end > begin) ev.node_samples[k] += c.samples;
+      t_node[p][j] = b * step / M;
+    }
+    for (size_t h = 0; h < path.links.size(); ++h) {
+      const LinkData& link = in.links[path.links[h]];
+      const double bytes = b * in.hop_bytes_per_sample(c.cuts[h]);
+      ev.link_activation_bytes[path.links[h]] += bytes;
+      t_hop[p][h] = bytes / (M * link.bytes_per_s);
+      ev.path_latency_s[p] += link.latency_s * (c.cuts[h] > 0 ? 2 : 1);
+    }
+    double fill = ev.path_latency_s[p];
+    for (double t : t_node[p]) fill += t;
+    for (double t : t_hop[p]) fill += t;
+    ev.path_fill_s[p] = fill;
+  }
+
+  // Gradient sync: a block held on both sides of a link crosses it once.
+  for (size_t e = 0; e < E; ++e) {
+    for (int l = 0; l < L; ++l) {
+      bool below = false, above = false;
+      for (size_t k = 0; k < N; ++k) {
+        if (!ev.holds[k][l]) continue;
+        (in.below[e][k] ? below : above) = true;
+      }
+      if (below && above) ev.link_sync_bytes[e] += in.sync_bytes(l);
+    }
+    ev.link_s[e] = (ev.link_activation_bytes[e] + ev.link_sync_bytes[e]) / in.links[e].bytes_per_s;
+  }
+
+  for (size_t k = 0; k < N; ++k) {
+    for (int l = 0; l < L; ++l)
+      if (ev.holds[k][l]) ev.node_static_bytes[k] += in.static_bytes(l);
+    if (ev.node_memory_bytes(static_cast<int>(k)) > in.nodes[k].memory_bytes * (1 + kMemorySlack)) {
+      ev.fits = false;
+      ev.over_memory.push_back(static_cast<int>(k));
+    }
+  }
+
+  // The iteration time: the largest of the resource loads, and for every path
+  // and every resource it uses, that resource's load plus the path's other stages.
+  auto consider = [&ev](const TimeTerm& t) {
+    if (t.total() > ev.critical.total() || ev.critical.resource < 0) ev.critical = t;
+  };
+  auto link_term = [&](int e) {
+    TimeTerm t;
+    t.is_link = true;
+    t.resource = e;
+    t.load_s = ev.link_s[e];
+    t.sync_s = ev.link_sync_bytes[e] / in.links[e].bytes_per_s;
+    return t;
+  };
+  for (size_t k = 0; k < N; ++k) {
+    TimeTerm t;
+    t.resource = static_cast<int>(k);
+    t.load_s = ev.node_compute_s[k];
+    consider(t);
+  }
+  for (size_t e = 0; e < E; ++e) consider(link_term(static_cast<int>(e)));
+  for (size_t p = 0; p < in.paths.size(); ++p) {
+    const PathData& path = in.paths[p];
+    const PathChoice& c = s[p];
+    if (c.samples == 0) continue;
+    const double stages = ev.path_fill_s[p] - ev.path_latency_s[p];
+    for (size_t j = 0; j < path.nodes.size(); ++j) {
+      auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
+      if (end == begin) continue;  // an idle node only forwards: no fill term on it
+      TimeTerm t;
+      t.resource = path.nodes[j];
+      t.path = static_cast<int>(p);
+      t.load_s = ev.node_compute_s[path.nodes[j]];
+      t.fill_s = stages - t_node[p][j];
+      t.latency_s = ev.path_latency_s[p];
+      consider(t);
+    }
+    for (size_t h = 0; h < path.links.size(); ++h) {
+      TimeTerm t = link_term(path.links[h]);
+      t.path = static_cast<int>(p);
+      t.fill_s = stages - t_hop[p][h];
+      t.latency_s = ev.path_latency_s[p];
+      consider(t);
+    }
+  }
+  ev.iteration_s = ev.critical.total();
+  return ev;
+}
+
+}  // namespace dec::planner

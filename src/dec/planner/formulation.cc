@@ -1,0 +1,497 @@
+#include "dec/planner/formulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "dec/core/error.h"
+#include "dec/planner/classes.h"
+
+namespace dec::planner {
+
+Formulation::Formulation(const Instance& in, FormulationOptions options)
+    : in_(in), opt_(std::move(options)) {
+  if (opt_.tie.empty()) {
+    for (size_t s = 0; s < in.sources.size(); ++s) opt_.tie.push_back(static_cast<int>(s));
+  }
+  DEC_ASSERT(opt_.tie.size() == in.sources.size(), "tie has ", opt_.tie.size(), " entries");
+  if (opt_.fix.empty()) opt_.fix.resize(in.paths.size());
+  DEC_ASSERT(opt_.fix.size() == in.paths.size(), "fix has ", opt_.fix.size(), " entries");
+  active_.assign(in.nodes.size(), 0);
+  for (const auto& p : in.paths)
+    for (int k : p.nodes) active_[k] = 1;
+  T_ = milp_.add_var("T", 0, kInf, false, opt_.elastic_memory ? 0.0 : 1.0);
+  find_symmetry();
+  add_path_vars();
+  add_fixes();
+  if (opt_.prune_above < kInf) add_pruning();
+  add_replicas();
+  add_sync();
+  add_loads_and_time();
+  add_memory();
+}
+
+// Nodes that a symmetry of the tree respecting the ties maps onto each other
+// share variables (classes.h symmetric_nodes).
+void Formulation::find_symmetry() {
+  const size_t N = in_.nodes.size();
+  std::vector<int> parent_link(N, -1);
+  for (size_t e = 0; e < in_.links.size(); ++e) parent_link[in_.links[e].child] = static_cast<int>(e);
+  std::vector<int> label(in_.sources.size());
+  for (size_t s = 0; s < in_.sources.size(); ++s) label[s] = opt_.tie[s];
+  node_rep_ = symmetric_nodes(in_, label);
+  link_rep_.resize(in_.links.size());
+  for (size_t e = 0; e < in_.links.size(); ++e) link_rep_[e] = parent_link[node_rep_[in_.links[e].child]];
+  path_rep_.resize(in_.paths.size());
+  for (size_t s = 0; s < in_.sources.size(); ++s) {
+    const SourceData& mine = in_.sources[s];
+    const SourceData& rep = in_.sources[opt_.tie[s]];
+    for (size_t i = 0; i < mine.paths.size(); ++i) {
+      const PathData& a = in_.paths[mine.paths[i]];
+      const PathData& b = in_.paths[rep.paths[i]];
+      bool same = a.nodes.size() == b.nodes.size();
+      for (size_t j = 0; same && j < a.nodes.size(); ++j) same = node_rep_[a.nodes[j]] == node_rep_[b.nodes[j]];
+      path_rep_[mine.paths[i]] = same ? rep.paths[i] : mine.paths[i];
+    }
+  }
+}
+
+LinExpr Formulation::P(int p, int h, int l) const {
+  const int m = in_.paths[p].hops();
+  if (h < 0) return LinExpr(0);
+  if (h >= m) return LinExpr::var(pv_[p].v);
+  return LinExpr::var(pv_[p].P[h][l]);
+}
+
+LinExpr Formulation::y(int p, int h, int l) const {
+  const int m = in_.paths[p].hops();
+  if (h < 0) return LinExpr(0);
+  if (h >= m) return LinExpr::var(pv_[p].b);
+  return LinExpr::var(pv_[p].y[h][l]);
+}
+
+// Bytes over hop h: b * hop_bytes_per_sample(cut), written as a telescoping sum
+// over "cut >= c" = P[h][c-1], so it stays linear in y.
+LinExpr Formulation::hop_bytes(int p, int h) const {
+  const int L = in_.num_blocks();
+  LinExpr e = LinExpr::var(pv_[p].b, in_.hop_bytes_per_sample(0));
+  for (int c = 1; c < L; ++c)
+    e.add(y(p, h, c - 1), in_.hop_bytes_per_sample(c) - in_.hop_bytes_per_sample(c - 1));
+  return e;
+}
+
+void Formulation::add_path_vars() {
+  const int L = in_.num_blocks();
+  pv_.resize(in_.paths.size());
+  for (size_t s = 0; s < in_.sources.size(); ++s) {
+    const int rep = opt_.tie[s];
+    const SourceData& src = in_.sources[s];
+    if (rep != static_cast<int>(s)) {
+      const SourceData& r = in_.sources[rep];
+      DEC_ASSERT(opt_.tie[rep] == rep && r.samples == src.samples && r.paths.size() == src.paths.size(),
+                 "source ", s, " cannot share source ", rep, "'s variables");
+      for (size_t i = 0; i < src.paths.size(); ++i) {
+        DEC_ASSERT(in_.paths[src.paths[i]].hops() == in_.paths[r.paths[i]].hops(), "path shapes differ");
+        DEC_ASSERT(static_cast<size_t>(r.paths[i]) < static_cast<size_t>(src.paths[i]),
+                   "a source must be tied to an earlier one");
+        pv_[src.paths[i]] = pv_[r.paths[i]];
+      }
+      continue;
+    }
+    const double n = static_cast<double>(src.samples);
+    LinExpr total;
+    for (int p : src.paths) {
+      const int m = in_.paths[p].hops();
+      const std::string tag = str("p", p);
+      PathVars& V = pv_[p];
+      V.v = milp_.add_binary("v_" + tag);
+      V.b = milp_.add_var("b_" + tag, 0, n, true);
+      total.add(V.b, 1);
+      milp_.add_le("b<=nv_" + tag, LinExpr::var(V.b) - n * LinExpr::var(V.v), 0);
+      milp_.add_ge("b>=v_" + tag, LinExpr::var(V.b) - LinExpr::var(V.v), 0);
+      V.P.assign(m, std::vector<int>(L, -1));
+      V.y.assign(m, std::vector<int>(L, -1));
+      for (int h = 0; h < m; ++h) {
+        for (int l = 0; l < L; ++l) {
+          const std::string t = str(tag, "_", h, "_", l);
+          V.P[h][l] = milp_.add_binary("P_" + t);
+          V.y[h][l] = milp_.add_var("y_" + t, 0, n, false);
+        }
+        // The last node runs the last block: the last block is never before the last hop.
+        if (h == m - 1) milp_.set_bounds(V.P[h][L - 1], 0, 0);
+      }
+      for (int h = 0; h < m; ++h) {
+        for (int l = 0; l < L; ++l) {
+          const std::string t = str(tag, "_", h, "_", l);
+          const LinExpr Pv = LinExpr::var(V.P[h][l]), yv = LinExpr::var(V.y[h][l]);
+          const LinExpr bv = LinExpr::var(V.b);
+          // Prefixes: monotone along the chain and along the path.
+          if (l + 1 < L) milp_.add_ge("Pl_" + t, Pv - P(p, h, l + 1), 0);
+          milp_.add_ge("Ph_" + t, P(p, h + 1, l) - Pv, 0);
+          // y = b * P exactly, for integral P and 0 <= b <= n.
+          milp_.add_le("y<=nP_" + t, yv - n * Pv, 0);
+          milp_.add_le("y<=b_" + t, yv - bv, 0);
+          milp_.add_ge("y>=b-n(1-P)_" + t, yv - bv - n * Pv, -n);
+          // Same monotonicity for y: valid, and it tightens the relaxation.
+          if (l + 1 < L) milp_.add_ge("yl_" + t, yv - y(p, h, l + 1), 0);
+          if (h + 1 < m) milp_.add_ge("yh_" + t, y(p, h + 1, l) - yv, 0);
+        }
+      }
+    }
+    milp_.add_eq(str("samples_s", s), total, n);
+  }
+}
+
+void Formulation::add_fixes() {
+  const int L = in_.num_blocks();
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathFix& f = opt_.fix[p];
+    const PathVars& V = pv_[p];
+    if (f.off) {
+      milp_.set_bounds(V.v, 0, 0);
+      milp_.set_bounds(V.b, 0, 0);
+    }
+    if (f.samples) {
+      milp_.set_bounds(V.b, static_cast<double>(*f.samples), static_cast<double>(*f.samples));
+    }
+    if (f.cuts) {
+      DEC_ASSERT(static_cast<int>(f.cuts->size()) == in_.paths[p].hops(), "fixed cuts of path ", p);
+      for (int h = 0; h < in_.paths[p].hops(); ++h) {
+        for (int l = 0; l < L; ++l) {
+          if (l < (*f.cuts)[h]) {
+            milp_.add_eq(str("fixP_", p, "_", h, "_", l), LinExpr::var(V.P[h][l]) - LinExpr::var(V.v), 0);
+          } else {
+            milp_.set_bounds(V.P[h][l], 0, 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+void Formulation::add_pruning() {
+  const int L = in_.num_blocks();
+  const double T = opt_.prune_above;
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathData& path = in_.paths[p];
+    const PathVars& V = pv_[p];
+    const int m = path.hops(), pi = static_cast<int>(p);
+    const std::string tag = str("prune_", p);
+    const NodeData& first = in_.nodes[path.nodes[0]];
+    const NodeData& last = in_.nodes[path.nodes[m]];
+    if (m == 0) {
+      double all = 0;
+      for (int l = 0; l < L; ++l) all += first.step_s[l];
+      if (all > T) milp_.set_bounds(V.v, 0, 0);
+      continue;
+    }
+    // The source runs a prefix [0, c): one sample of it must fit in T.
+    double prefix = 0;
+    for (int l = 0; l < L; ++l) {
+      prefix += first.step_s[l];
+      if (prefix > T) milp_.set_bounds(V.P[0][l], 0, 0);
+    }
+    // The last node runs a suffix [a, L): blocks it cannot afford run before the last hop.
+    double suffix = 0;
+    for (int l = L - 1; l >= 0; --l) {
+      suffix += last.step_s[l];
+      if (suffix <= T) continue;
+      if (l == L - 1) {
+        milp_.set_bounds(V.v, 0, 0);  // not even the last block alone
+        break;
+      }
+      milp_.add_eq(str(tag, "_end_", l), P(pi, m - 1, l) - LinExpr::var(V.v), 0);
+    }
+    // A hop whose cut moves more bytes for one sample than T allows.
+    for (int h = 0; h < m; ++h) {
+      const double bw = in_.links[path.links[h]].bytes_per_s;
+      for (int c = 0; c < L; ++c) {
+        if (in_.hop_bytes_per_sample(c) / bw <= T) continue;
+        // "cut == c" is P[h][c-1] - P[h][c] (with P[h][-1] = v): make it 0.
+        const LinExpr before = c == 0 ? LinExpr::var(V.v) : P(pi, h, c - 1);
+        milp_.add_eq(str(tag, "_hop_", h, "_", c), before - P(pi, h, c), 0);
+      }
+    }
+  }
+}
+
+void Formulation::add_replicas() {
+  const int L = in_.num_blocks();
+  r_.assign(in_.nodes.size(), std::vector<int>(L, -1));
+  for (size_t k = 0; k < in_.nodes.size(); ++k) {
+    if (!active_[k] || node_rep_[k] != static_cast<int>(k)) continue;
+    for (int l = 0; l < L; ++l) r_[k][l] = milp_.add_var(str("r_", k, "_", l), 0, 1, false);
+  }
+  for (size_t k = 0; k < in_.nodes.size(); ++k) r_[k] = r_[node_rep_[k]];
+  // r >= x: node j of path p runs block l when P[j] - P[j-1] = 1.
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathData& path = in_.paths[p];
+    for (size_t j = 0; j < path.nodes.size(); ++j) {
+      const int k = path.nodes[j], jj = static_cast<int>(j);
+      for (int l = 0; l < L; ++l) {
+        milp_.add_ge(str("r>=x_", p, "_", j, "_", l),
+                     LinExpr::var(r_[k][l]) - P(static_cast<int>(p), jj, l) + P(static_cast<int>(p), jj - 1, l), 0);
+      }
+    }
+  }
+}
+
+void Formulation::add_sync() {
+  const int L = in_.num_blocks();
+  const size_t N = in_.nodes.size();
+  // held_in[k][l]: some node of k's subtree holds l; held_out[k][l]: some node outside it.
+  std::vector<std::vector<int>> held_in(N, std::vector<int>(L, -1)), held_out = held_in;
+  std::vector<std::vector<int>> children(N);
+  std::vector<char> any_in(N, 0);
+  for (size_t k = 0; k < N; ++k)
+    if (in_.parent[k] >= 0) children[in_.parent[k]].push_back(static_cast<int>(k));
+  // Post-order (children before parents): nodes sorted by depth, deepest first.
+  std::vector<int> depth(N, 0), order(N);
+  for (size_t k = 0; k < N; ++k)
+    for (int v = in_.parent[k]; v >= 0; v = in_.parent[v]) ++depth[k];
+  for (size_t k = 0; k < N; ++k) order[k] = static_cast<int>(k);
+  // Deepest first; within a depth, representatives before the nodes that copy them.
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    if (depth[a] != depth[b]) return depth[a] > depth[b];
+    return (node_rep_[a] == a) > (node_rep_[b] == b);
+  });
+  for (int k : order) {
+    any_in[k] = active_[k];
+    for (int c : children[k]) any_in[k] = any_in[k] || any_in[c];
+  }
+  for (int k : order) {
+    if (!any_in[k]) continue;
+    if (node_rep_[k] != k) {
+      held_in[k] = held_in[node_rep_[k]];
+      continue;
+    }
+    for (int l = 0; l < L; ++l) {
+      std::vector<int> parts;
+      if (active_[k]) parts.push_back(r_[k][l]);
+      for (int c : children[k])
+        if (held_in[c][l] >= 0) parts.push_back(held_in[c][l]);
+      if (parts.size() == 1) {
+        held_in[k][l] = parts[0];
+        continue;
+      }
+      held_in[k][l] = milp_.add_var(str("H_", k, "_", l), 0, 1, false);
+      for (int v : parts)
+        milp_.add_ge(str("H>=_", k, "_", l, "_", v), LinExpr::var(held_in[k][l]) - LinExpr::var(v), 0);
+    }
+  }
+  // Outside k's subtree: the parent itself, the parent's outside, and the siblings' subtrees.
+  // Root first; within a depth, representatives first again.
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    if (depth[a] != depth[b]) return depth[a] < depth[b];
+    return (node_rep_[a] == a) > (node_rep_[b] == b);
+  });
+  for (int k : order) {
+    const int up = in_.parent[k];
+    if (up < 0) continue;
+    if (node_rep_[k] != k) {
+      held_out[k] = held_out[node_rep_[k]];
+      continue;
+    }
+    for (int l = 0; l < L; ++l) {
+      std::vector<int> parts;
+      if (active_[up]) parts.push_back(r_[up][l]);
+      if (held_out[up][l] >= 0) parts.push_back(held_out[up][l]);
+      for (int sib : children[up])
+        if (sib != k && held_in[sib][l] >= 0) parts.push_back(held_in[sib][l]);
+      if (parts.empty()) continue;
+      if (parts.size() == 1) {
+        held_out[k][l] = parts[0];
+        continue;
+      }
+      held_out[k][l] = milp_.add_var(str("O_", k, "_", l), 0, 1, false);
+      for (int v : parts)
+        milp_.add_ge(str("O>=_", k, "_", l, "_", v), LinExpr::var(held_out[k][l]) - LinExpr::var(v), 0);
+    }
+  }
+  sync_.assign(in_.links.size(), std::vector<int>(L, -1));
+  for (size_t e = 0; e < in_.links.size(); ++e) {
+    const int c = in_.links[e].child;
+    if (link_rep_[e] != static_cast<int>(e)) continue;
+    for (int l = 0; l < L; ++l) {
+      if (held_in[c][l] < 0 || held_out[c][l] < 0) continue;
+      sync_[e][l] = milp_.add_var(str("s_", e, "_", l), 0, 1, false);
+      milp_.add_ge(str("sync_", e, "_", l),
+                   LinExpr::var(sync_[e][l]) - LinExpr::var(held_in[c][l]) - LinExpr::var(held_out[c][l]), -1);
+    }
+  }
+  for (size_t e = 0; e < in_.links.size(); ++e) sync_[e] = sync_[link_rep_[e]];
+}
+
+void Formulation::add_loads_and_time() {
+  const int L = in_.num_blocks();
+  const double M = in_.micro_batches;
+  const size_t N = in_.nodes.size(), E = in_.links.size();
+  tn_.resize(in_.paths.size());
+  th_.resize(in_.paths.size());
+  fill_.assign(in_.paths.size(), -1);
+  std::vector<LinExpr> node_sum(N), link_sum(E);
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathData& path = in_.paths[p];
+    const int pi = static_cast<int>(p), rep = path_rep_[p];
+    if (rep != pi) {  // a symmetric copy: same stage times and fill
+      tn_[p] = tn_[rep];
+      th_[p] = th_[rep];
+      fill_[p] = fill_[rep];
+    } else {
+      LinExpr fill;
+      for (size_t j = 0; j < path.nodes.size(); ++j) {
+        const int k = path.nodes[j], jj = static_cast<int>(j);
+        LinExpr work;  // seconds of compute on k for path p, all samples
+        for (int l = 0; l < L; ++l) work.add(y(pi, jj, l) - y(pi, jj - 1, l), in_.nodes[k].step_s[l]);
+        const int t = milp_.add_var(str("tn_", p, "_", j), 0, kInf, false);
+        milp_.add_eq(str("tn=_", p, "_", j), LinExpr::var(t) - (1 / M) * work, 0);
+        tn_[p].push_back(t);
+        fill.add(t, 1);
+      }
+      for (int h = 0; h < path.hops(); ++h) {
+        const LinkData& link = in_.links[path.links[h]];
+        const int t = milp_.add_var(str("th_", p, "_", h), 0, kInf, false);
+        milp_.add_eq(str("th=_", p, "_", h), LinExpr::var(t) - (1 / (M * link.bytes_per_s)) * hop_bytes(pi, h), 0);
+        th_[p].push_back(t);
+        fill.add(t, 1);
+        // Latency: forward always, backward unless the hop carries raw input.
+        fill.add(LinExpr::var(pv_[p].v) + P(pi, h, 0), link.latency_s);
+      }
+      fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
+      milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
+    }
+    for (size_t j = 0; j < path.nodes.size(); ++j) node_sum[path.nodes[j]].add(tn_[p][j], M);
+    for (int h = 0; h < path.hops(); ++h) link_sum[path.links[h]].add(th_[p][h], M);
+  }
+  node_load_.assign(N, -1);
+  link_load_.assign(E, -1);
+  for (size_t k = 0; k < N; ++k) {
+    if (!active_[k]) continue;
+    if (node_rep_[k] != static_cast<int>(k)) {
+      node_load_[k] = node_load_[node_rep_[k]];
+      continue;
+    }
+    node_load_[k] = milp_.add_var(str("load_", in_.nodes[k].name), 0, kInf, false);
+    milp_.add_eq(str("load=_", k), LinExpr::var(node_load_[k]) - node_sum[k], 0);
+    milp_.add_ge(str("T>=load_", k), LinExpr::var(T_) - LinExpr::var(node_load_[k]), 0);
+  }
+  for (size_t e = 0; e < E; ++e) {
+    if (link_rep_[e] != static_cast<int>(e)) {
+      link_load_[e] = link_load_[link_rep_[e]];
+      continue;
+    }
+    LinExpr sum = link_sum[e];
+    for (int l = 0; l < L; ++l)
+      if (sync_[e][l] >= 0) sum.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
+    if (sum.terms.empty()) continue;
+    link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
+    milp_.add_eq(str("linkload=_", e), LinExpr::var(link_load_[e]) - sum, 0);
+    milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - LinExpr::var(link_load_[e]), 0);
+  }
+  // Pipelined terms: T >= load(r) + fill(p) - t(p, r) for every resource r that
+  // path p uses. A node that p leaves idle carries no such term: the big-M
+  // switch U*(1-u) turns it off, u >= "the node runs some block of p".
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathData& path = in_.paths[p];
+    const int m = path.hops(), pi = static_cast<int>(p);
+    if (m == 0) continue;  // a local path's only term is its node's load
+    const double n = static_cast<double>(in_.sources[path.source].samples);
+    double U = 0;
+    for (int l = 0; l < L; ++l) {
+      double worst = 0;
+      for (int k : path.nodes) worst = std::max(worst, in_.nodes[k].step_s[l]);
+      U += n * worst / M;
+    }
+    for (int h = 0; h < m; ++h) {
+      const LinkData& link = in_.links[path.links[h]];
+      double worst = 0;
+      for (int c = 0; c < L; ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
+      U += n * worst / (M * link.bytes_per_s) + 2 * link.latency_s;
+    }
+    const LinExpr base = LinExpr::var(T_) - LinExpr::var(fill_[p]);
+    for (int h = 0; h < m; ++h) {
+      milp_.add_ge(str("T>=hop_", p, "_", h),
+                   base - LinExpr::var(link_load_[path.links[h]]) + LinExpr::var(th_[p][h]), 0);
+    }
+    milp_.add_ge(str("T>=end_", p),
+                 base - LinExpr::var(node_load_[path.nodes[m]]) + LinExpr::var(tn_[p][m]), 0);
+    for (int j = 0; j < m; ++j) {
+      LinExpr used;
+      if (j == 0) {
+        used = P(pi, 0, 0);  // the source runs something iff block 0 runs before hop 0
+      } else {
+        auto [it, fresh] = used_.emplace(std::make_pair(path_rep_[p], j), -1);
+        if (fresh) {
+          it->second = milp_.add_var(str("u_", p, "_", j), 0, 1, false);
+          for (int l = 0; l < L; ++l)
+            milp_.add_ge(str("u>=x_", p, "_", j, "_", l), LinExpr::var(it->second) - P(pi, j, l) + P(pi, j - 1, l), 0);
+        }
+        used = LinExpr::var(it->second);
+      }
+      milp_.add_ge(str("T>=node_", p, "_", j),
+                   base - LinExpr::var(node_load_[path.nodes[j]]) + LinExpr::var(tn_[p][j]) - U * used, -U);
+    }
+  }
+}
+
+void Formulation::add_memory() {
+  const int L = in_.num_blocks();
+  std::vector<LinExpr> use(in_.nodes.size());
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathData& path = in_.paths[p];
+    for (size_t j = 0; j < path.nodes.size(); ++j) {
+      const int jj = static_cast<int>(j), pi = static_cast<int>(p);
+      for (int l = 0; l < L; ++l) use[path.nodes[j]].add(y(pi, jj, l) - y(pi, jj - 1, l), in_.blocks[l].saved_bytes);
+    }
+  }
+  if (opt_.elastic_memory) overflow_.assign(in_.nodes.size(), -1);
+  for (size_t k = 0; k < in_.nodes.size(); ++k) {
+    if (!active_[k] || node_rep_[k] != static_cast<int>(k)) continue;
+    for (int l = 0; l < L; ++l) use[k].add(r_[k][l], in_.static_bytes(l));
+    // Scaled by the cap: the row reads "fraction of memory used <= 1".
+    LinExpr row = (1 / in_.nodes[k].memory_bytes) * use[k];
+    if (opt_.elastic_memory) {
+      overflow_[k] = milp_.add_var(str("overflow_", in_.nodes[k].name), 0, kInf, false, 1.0);
+      row.add(overflow_[k], -1);
+    }
+    milp_.add_le(str("mem_", in_.nodes[k].name), row, 1);
+  }
+}
+
+Structure Formulation::extract(const std::vector<double>& x) const {
+  DEC_ASSERT(x.size() == static_cast<size_t>(milp_.num_vars()), "solution size");
+  const int L = in_.num_blocks();
+  Structure s(in_.paths.size());
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathVars& V = pv_[p];
+    s[p].samples = static_cast<int64_t>(std::llround(x[V.b]));
+    for (int h = 0; h < in_.paths[p].hops(); ++h) {
+      int cut = 0;
+      for (int l = 0; l < L; ++l) cut += x[V.P[h][l]] > 0.5 ? 1 : 0;
+      s[p].cuts.push_back(s[p].samples > 0 ? cut : 0);
+    }
+  }
+  return s;
+}
+
+std::vector<std::pair<int, double>> Formulation::start(const Structure& s) const {
+  DEC_ASSERT(s.size() == in_.paths.size(), "structure size");
+  std::vector<std::pair<int, double>> out;
+  std::vector<char> seen(milp_.num_vars(), 0);
+  auto put = [&](int v, double x) {
+    if (seen[v]) return;
+    seen[v] = 1;
+    out.push_back({v, x});
+  };
+  for (size_t p = 0; p < in_.paths.size(); ++p) {
+    const PathVars& V = pv_[p];
+    const bool on = s[p].samples > 0;
+    put(V.v, on ? 1 : 0);
+    put(V.b, static_cast<double>(s[p].samples));
+    for (int h = 0; h < in_.paths[p].hops(); ++h)
+      for (int l = 0; l < in_.num_blocks(); ++l) put(V.P[h][l], on && l < s[p].cuts[h] ? 1 : 0);
+  }
+  return out;
+}
+
+}  // namespace dec::planner

@@ -1,0 +1,88 @@
+#include "random_instance.h"
+
+#include <random>
+
+#include "dec/cluster/validate.h"
+#include "exhaustive.h"
+
+namespace dec::planner::testing {
+namespace {
+
+using cluster::Tier;
+
+RandomCase draw(std::mt19937_64& rng) {
+  auto uni = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto pick = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
+  auto logu = [&](double a, double b) { return std::exp(uni(std::log(a), std::log(b))); };
+  RandomCase c;
+  const int L = pick(3, 8);
+  const int D = pick(1, 3), E = pick(1, 2);
+  profile::ModelProfile& p = c.profile;
+  p.model = "random";
+  p.model_hash = "random";
+  p.input_bytes = logu(1e4, 1e6);
+  p.micro_batch = 1;
+  double static_total = 0;
+  for (int l = 0; l < L; ++l) {
+    profile::BlockProfile b;
+    b.name = "b" + std::to_string(l);
+    b.fwd_s = logu(2e-4, 5e-3);
+    b.bwd_s = b.fwd_s * uni(1, 2.5);
+    b.out_bytes = logu(1e3, 2e6);
+    b.saved_bytes = b.out_bytes * uni(0, 2);
+    b.param_bytes = logu(1e3, 3e7);
+    b.optim_bytes = b.param_bytes * pick(0, 2);
+    static_total += 2 * b.param_bytes + b.optim_bytes;
+    p.blocks.push_back(b);
+  }
+  cluster::ClusterSpec& s = c.spec;
+  s.name = "random";
+  auto node = [&](const std::string& name, Tier t, double speed, double mem_factor) {
+    cluster::Node n;
+    n.name = name;
+    n.tier = t;
+    n.speed = speed;
+    n.memory_bytes = static_total * mem_factor + logu(1e5, 1e8);
+    s.nodes.push_back(n);
+  };
+  auto link = [&](const std::string& a, const std::string& b, double lo, double hi) {
+    s.links.push_back({a, b, logu(lo, hi), uni(0, 0.05)});
+  };
+  node("cloud", Tier::kCloud, logu(0.5, 2), uni(0.6, 4));
+  for (int e = 0; e < E; ++e) {
+    node("edge" + std::to_string(e), Tier::kEdge, logu(0.05, 1), uni(0.2, 3));
+    link("edge" + std::to_string(e), "cloud", 5, 300);
+  }
+  const int64_t B = pick(std::max(1, D), 16);
+  // Integer per-source counts, each >= 1, summing to B.
+  std::vector<int64_t> counts(D, 1);
+  for (int64_t left = B - D; left > 0; --left) ++counts[pick(0, D - 1)];
+  for (int d = 0; d < D; ++d) {
+    const std::string name = "dev" + std::to_string(d);
+    node(name, Tier::kDevice, logu(0.005, 0.3), uni(0.1, 2));
+    // Mostly behind an edge; sometimes straight to the cloud.
+    if (pick(0, 5) == 0) {
+      link(name, "cloud", 0.5, 50);
+    } else {
+      link(name, "edge" + std::to_string(pick(0, E - 1)), 0.5, 50);
+    }
+    s.data.push_back({name, static_cast<double>(counts[d]) / static_cast<double>(B)});
+  }
+  s.training.batch = B;
+  s.training.micro_batches = pick(1, 4);
+  cluster::validate(s, "random");
+  c.instance = make_instance(s, p);
+  return c;
+}
+
+}  // namespace
+
+RandomCase random_case(uint64_t seed, double max_combinations) {
+  std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 17);
+  for (;;) {
+    RandomCase c = draw(rng);
+    if (count_combinations(c.instance) <= max_combinations) return c;
+  }
+}
+
+}  // namespace dec::planner::testing
