@@ -44,7 +44,7 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
   cmd->add_option("--epochs", o.epochs, "Epochs")->capture_default_str();
   cmd->add_option("--steps", o.max_steps, "Stop after this many iterations");
   cmd->add_option("--optimizer", o.optimizer.kind, "sgd (momentum) or adam")->capture_default_str();
-  cmd->add_option("--lr", f.lr, "Learning rate (default: sgd 0.01, adam 0.001)");
+  f.lr_option = cmd->add_option("--lr", f.lr, "Learning rate (default: sgd 0.01, adam 0.001)");
   cmd->add_option("--momentum", o.optimizer.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of initialisation and data order")->capture_default_str();
   cmd->add_option("--threads", f.threads, "Torch threads per process");
@@ -61,7 +61,8 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
 void finish_job_options(JobFlags& f, int local_rank) {
   auto& o = f.job;
   if (!f.input.empty()) o.input_shape = model::parse_shape(f.input, "--input");
-  o.optimizer.lr = f.lr > 0 ? f.lr : (o.optimizer.kind == "adam" ? 1e-3 : 1e-2);
+  const bool lr_given = f.lr_option != nullptr && f.lr_option->count() > 0;
+  o.optimizer.lr = lr_given ? f.lr : (o.optimizer.kind == "adam" ? 1e-3 : 1e-2);
   DEC_CHECK(f.join_timeout_s > 0, ConfigError, "invalid flag", "--join-timeout", "must be positive");
   DEC_CHECK(f.timeout_s > 0, ConfigError, "invalid flag", "--timeout", "must be positive");
   o.rendezvous.join_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.join_timeout_s * 1000));

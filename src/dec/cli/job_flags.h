@@ -25,6 +25,7 @@ struct JobFlags {
   double timeout_s = 60;
   std::string input;
   double lr = 0;
+  CLI::Option* lr_option = nullptr;  // absent --lr: the optimizer's usual default
   int threads = 0;
 };
 

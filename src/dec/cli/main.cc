@@ -24,6 +24,17 @@ int main(int argc, char** argv) {
 #define DEC_COMMAND(name) dec::cli::add_##name##_command(app);
 #include "dec/cli/commands.inc"
 #undef DEC_COMMAND
+  // CLI11 would only say "a subcommand is required" for a mistyped command.
+  auto is_command = [&app](const std::string& name) {
+    for (const auto* sub : app.get_subcommands({})) {
+      if (sub->check_name(name)) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    return dec::cli::report_error(
+        std::string("unknown command '") + argv[1] + "' (dec): run `dec --help` for the list", 2);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -15,7 +15,7 @@ namespace {
 struct TrainFlags {
   runtime::TrainOptions o;
   std::string input;
-  double lr = 0;  // 0 = the optimizer's usual default
+  double lr = 0;  // when --lr is absent: the optimizer's usual default
   int threads = 0;
 };
 }  // namespace
@@ -40,7 +40,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("-b,--batch-size", o.batch_size, "Mini-batch size")->capture_default_str();
   cmd->add_option("--optimizer", o.optimizer.kind, "sgd (with momentum) or adam")
       ->capture_default_str();
-  cmd->add_option("--lr", flags->lr, "Learning rate (default: sgd 0.01, adam 0.001)");
+  auto* lr = cmd->add_option("--lr", flags->lr, "Learning rate (default: sgd 0.01, adam 0.001)");
   cmd->add_option("--momentum", o.optimizer.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--weight-decay", o.optimizer.weight_decay, "L2 penalty")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed for initialisation and data order")
@@ -55,10 +55,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--metrics", o.metrics_path, "Append JSON-lines metrics to this file");
   cmd->add_flag("--no-eval{false}", o.evaluate, "Skip test-set evaluation");
 
-  cmd->callback([flags] {
+  cmd->callback([flags, lr] {
     auto& o = flags->o;
     if (!flags->input.empty()) o.input_shape = model::parse_shape(flags->input, "--input");
-    o.optimizer.lr = flags->lr > 0 ? flags->lr : (o.optimizer.kind == "adam" ? 1e-3 : 1e-2);
+    o.optimizer.lr = lr->count() > 0 ? flags->lr : (o.optimizer.kind == "adam" ? 1e-3 : 1e-2);
     set_threads(flags->threads);
     ProgressPrinter progress(stderr_is_tty());
     runtime::TrainResult r = runtime::train(o, &progress);
