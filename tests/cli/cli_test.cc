@@ -66,10 +66,16 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("models --model no-such-model", "no-such-model"),
         std::make_pair("export --out /tmp/x.pt", "--checkpoint"),
         std::make_pair("export --checkpoint /nonexistent/ckpt --out /tmp/x.pt",
-                       "/nonexistent/ckpt")));
+                       "/nonexistent/ckpt"),
+        std::make_pair("plan --cluster /nonexistent/c.yaml --model mlp", "/nonexistent/c.yaml"),
+        std::make_pair("plan --cluster " DEC_SOURCE_DIR "/scenarios/S1.yaml", "--profile"),
+        std::make_pair("launch --master-port 70000", "--master-port"),
+        std::make_pair("launch --join-timeout 0", "--join-timeout"),
+        std::make_pair("worker", "RANK")));
 
 TEST(Cli, HelpOfEveryCommandHasAnExample) {
-  for (const char* cmd : {"models", "train", "profile", "export", "version", "demo"}) {
+  for (const char* cmd :
+       {"models", "train", "profile", "export", "version", "demo", "plan", "launch", "worker"}) {
     Outcome o = run_dec(std::string(cmd) + " --help");
     EXPECT_EQ(o.exit_code, 0) << cmd;
     EXPECT_NE(o.out.find("Example: dec " + std::string(cmd)), std::string::npos)

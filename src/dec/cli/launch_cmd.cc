@@ -59,7 +59,7 @@ void add_launch_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "launch",
       "Start this machine's processes of a distributed training job and supervise them\n"
-      "(torchrun's flags). Example, one machine per node:\n"
+      "(torchrun's flags; run it once on every machine).\n"
       "Example: dec launch --nnodes 3 --node-rank 0 --master-addr 10.0.0.1 --node-name device "
       "--plan plan.json");
   add_job_flags(cmd, *f);

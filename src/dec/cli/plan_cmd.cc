@@ -1,8 +1,8 @@
 // `dec plan`: cluster spec + model profile -> plan.json, a summary, an SVG.
 //
-// The model comes in as a profile from `dec profile` (--profile). Profiling on
-// the spot (--model) belongs to the profiler's command and is not offered here
-// yet; nodes with their own measured profile name it in the cluster spec.
+// The model comes in as a profile from `dec profile` (--profile), or is
+// profiled on the spot on this machine (--model); nodes with their own
+// measured profile name it in the cluster spec.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -18,13 +18,18 @@
 #include "dec/planner/planner.h"
 #include "dec/planner/summary.h"
 #include "dec/planner/svg.h"
+#include "dec/cli/cli_util.h"
+#include "dec/model/model.h"
 #include "dec/profile/profile.h"
+#include "dec/profile/profiler.h"
 
 namespace dec::cli {
 namespace {
 
 struct PlanFlags {
   std::string cluster, profile, out, svg, format = "text";
+  std::string model, input;  // profile on the spot instead of --profile
+  int micro_batch = 32;
   double time_limit_s = 10;
   int threads = 1;
   bool in_process = false;
@@ -37,9 +42,21 @@ void stamp(planner::Plan* p, const std::string& cluster_sha, const std::vector<p
 
 void run_plan(const PlanFlags& f) {
   const cluster::ClusterSpec spec = cluster::load_cluster(f.cluster);
-  const profile::ModelProfile reference = profile::load_profile(f.profile);
+  DEC_CHECK(f.profile.empty() != f.model.empty(), ConfigError, "invalid flags", "--profile",
+            "give either --profile FILE or --model NAME (to profile on the spot)");
+  profile::ModelProfile reference;
+  std::vector<planner::ProfileRef> refs;
+  if (!f.profile.empty()) {
+    reference = profile::load_profile(f.profile);
+    refs.push_back({"", f.profile, sha256_file(f.profile)});
+  } else {
+    profile::ProfileOptions po;
+    po.micro_batch = f.micro_batch;
+    const model::Shape shape = f.input.empty() ? model::Shape{} : model::parse_shape(f.input, "--input");
+    reference = profile::measure(model::make_model(f.model, shape), po);
+    refs.push_back({"", "(measured by dec plan --model " + f.model + ")", sha256_hex(profile::to_json(reference))});
+  }
   std::map<std::string, profile::ModelProfile> node_profiles;
-  std::vector<planner::ProfileRef> refs{{"", f.profile, sha256_file(f.profile)}};
   for (const auto& n : spec.nodes) {
     if (n.profile.empty()) continue;
     if (!node_profiles.count(n.profile)) node_profiles.emplace(n.profile, profile::load_profile(n.profile));
@@ -78,8 +95,11 @@ void add_plan_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--profile", flags->profile,
                   "Block profile of the model from `dec profile` (docs/profile.md); node speeds scale its times")
-      ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--model", flags->model, "Instead of --profile: profile this zoo model here first");
+  cmd->add_option("--input", flags->input, "With --model: sample shape, e.g. 3x96x96");
+  cmd->add_option("--micro-batch", flags->micro_batch, "With --model: the profiler's micro-batch")
+      ->capture_default_str();
   cmd->add_option("--out", flags->out, "Write the plan here (JSON, docs/plan.md)");
   cmd->add_option("--format", flags->format, "What to print: text (a summary) or json (the plan)")
       ->check(CLI::IsMember({"text", "json"}))

@@ -18,8 +18,8 @@ void add_worker_command(CLI::App& app) {
       "worker",
       "Run one process of a distributed job (started by `dec launch`, or any launcher that sets\n"
       "MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK).\n"
-      "Example: RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 dec worker "
-      "--node-name device --plan plan.json");
+      "Example: dec worker --node-name device --plan plan.json   "
+      "(with RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 set)");
   add_job_flags(cmd, *f);
   cmd->callback([f] {
     comm::InitOptions init = comm::init_from_env();

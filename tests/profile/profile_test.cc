@@ -1,0 +1,98 @@
+#include "dec/profile/profiler.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "dec/core/error.h"
+#include "dec/model/model.h"
+#include "dec/profile/profile.h"
+
+namespace dec::profile {
+namespace {
+
+ModelProfile measure_small(const std::string& model, const std::string& optimizer = "sgd") {
+  torch::set_num_threads(1);
+  ProfileOptions o;
+  o.micro_batch = 8;
+  o.warmup = 1;
+  o.repeats = 5;
+  o.optimizer = optimizer;
+  return measure(model::make_model(model), o);
+}
+
+TEST(Profiler, OutputIsSaneAndMatchesTheModel) {
+  model::ModelSpec spec = model::make_model("fmnist-cnn");
+  ModelProfile p = measure_small("fmnist-cnn");
+  ASSERT_EQ(p.blocks.size(), spec.num_blocks());
+  EXPECT_EQ(p.model_hash, spec.hash());
+  EXPECT_DOUBLE_EQ(p.input_bytes, 28 * 28 * 4 + 8);
+  for (size_t l = 0; l < spec.num_blocks(); ++l) {
+    const BlockProfile& b = p.blocks[l];
+    EXPECT_EQ(b.name, spec.block(l).name);
+    EXPECT_GT(b.fwd_s, 0) << b.name;
+    EXPECT_GT(b.bwd_s, 0) << b.name;
+    EXPECT_LT(b.fwd_s, 1) << b.name;  // seconds per sample of a 0.5 MFLOP block
+    int64_t elements = 1;
+    for (int64_t d : spec.block(l).out_shape) elements *= d;
+    EXPECT_DOUBLE_EQ(b.out_bytes, elements * 4.0) << b.name;
+    EXPECT_GE(b.saved_bytes, b.out_bytes) << b.name;
+    EXPECT_DOUBLE_EQ(b.param_bytes, spec.block(l).params * 4.0) << b.name;
+    EXPECT_DOUBLE_EQ(b.optim_bytes, b.param_bytes) << b.name;  // SGD momentum: one buffer
+    EXPECT_DOUBLE_EQ(b.flops, spec.block(l).flops) << b.name;
+  }
+  // The blocks compose: their sum is the whole model's time, give or take noise.
+  EXPECT_GT(p.block_sum_ratio, 0.5);
+  EXPECT_LT(p.block_sum_ratio, 2.0);
+  EXPECT_GT(p.whole_s, 0);
+}
+
+TEST(Profiler, AdamDoublesOptimizerState) {
+  ModelProfile p = measure_small("lenet5", "adam");
+  for (const auto& b : p.blocks) EXPECT_DOUBLE_EQ(b.optim_bytes, 2 * b.param_bytes) << b.name;
+}
+
+TEST(Profiler, RejectsBadOptions) {
+  ProfileOptions o;
+  o.micro_batch = 0;
+  EXPECT_THROW(measure(model::make_model("mlp"), o), ConfigError);
+  o.micro_batch = 4;
+  o.optimizer = "rmsprop";
+  EXPECT_THROW(measure(model::make_model("mlp"), o), ConfigError);
+}
+
+TEST(ProfileFormat, RoundTripsAndScales) {
+  ModelProfile p = measure_small("mlp");
+  ModelProfile q = from_json(to_json(p), "x.json");
+  EXPECT_EQ(to_json(q), to_json(p));
+  ModelProfile slow = scaled(p, 0.1);
+  EXPECT_NEAR(slow.blocks[0].fwd_s, p.blocks[0].fwd_s * 10, 1e-15);
+  EXPECT_DOUBLE_EQ(slow.speed, 0.1);
+}
+
+TEST(ProfileFormat, RejectsBadFilesNamingThem) {
+  const std::string good = to_json(measure_small("mlp"));
+  auto where = [](const std::string& text) {
+    try {
+      from_json(text, "p.json");
+    } catch (const CorruptFile& e) {
+      return e.where_part();
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(where("{"), "p.json");
+  EXPECT_EQ(where("[]"), "p.json");
+  std::string bad_version = good;
+  bad_version.replace(bad_version.find("\"format_version\": 1"), 19, "\"format_version\": 9");
+  EXPECT_EQ(where(bad_version), "p.json");
+  std::string negative = good;
+  negative.replace(negative.find("\"fwd_s\": "), 9, "\"fwd_s\": -");
+  EXPECT_EQ(where(negative), "p.json: blocks[0]");
+  std::string missing = good;
+  missing.replace(missing.find("\"bwd_s\""), 7, "\"bwd_x\"");
+  EXPECT_EQ(where(missing), "p.json: blocks[0]");
+}
+
+}  // namespace
+}  // namespace dec::profile
