@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Predicted iteration times of DEC's plan and every baseline for each scenario of
+# ../shared/SCENARIOS.md and workloads W1-W3, from profiles measured on this machine
+# (one thread: speed 1 = one core; node speeds come from the scenario files).
+#
+#   bench/scenarios/plan_table.sh [OUT_DIR]     (default out/plan_table)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+dec="${DEC:-$root/build/dec}"
+out="${1:-$root/out/plan_table}"
+mkdir -p "$out"
+export OPENBLAS_NUM_THREADS=1
+
+# workload: model, input, global batch, profiler micro-batch (B / 4 micro-batches)
+declare -A model=([W1]=fmnist-cnn [W2]=mobilenetv2 [W3]=lenet5)
+declare -A input=([W1]=1x28x28 [W2]=3x96x96 [W3]=1x28x28)
+declare -A batch=([W1]=64 [W2]=32 [W3]=64)
+declare -A micro=([W1]=16 [W2]=8 [W3]=16)
+
+for w in W1 W2 W3; do
+  [[ -f "$out/$w.profile.json" ]] ||
+    "$dec" profile --model "${model[$w]}" --input "${input[$w]}" --micro-batch "${micro[$w]}" \
+      --optimizer adam --threads 1 --out "$out/$w.profile.json" >/dev/null
+done
+
+for s in S1 S2 S2-fast S3 S3-cat1 S4a S4b; do
+  for w in W1 W2 W3; do
+    sed -E "s/^(  batch: )[0-9]+/\1${batch[$w]}/" "$root/scenarios/$s.yaml" >"$out/$s.$w.yaml"
+    "$dec" plan --cluster "$out/$s.$w.yaml" --profile "$out/$w.profile.json" \
+      --out "$out/$s.$w.plan.json" --svg "$out/$s.$w.svg" >"$out/$s.$w.txt"
+  done
+done
+
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys, glob, os
+out = sys.argv[1]
+names = ["device-only", "edge-only", "cloud-only", "data-parallel", "neurosurgeon", "pipedream"]
+print(f"{'cell':<14} {'DEC s':>8} " + " ".join(f"{n:>13}" for n in names) + "  mixed  plan")
+for f in sorted(glob.glob(os.path.join(out, "*.plan.json"))):
+    p = json.load(open(f))
+    cell = os.path.basename(f)[:-len(".plan.json")].replace(".", "/")
+    dec = p["prediction"]["iteration_s"]
+    base = {b["kind"]: b for b in p["baselines"]}
+    cols = []
+    for n in names:
+        b = base.get(n)
+        if b is None or not b.get("feasible", True):
+            cols.append(f"{'-':>13}")
+        else:
+            t = b["prediction"]["iteration_s"]
+            cols.append(f"{t:7.3f} {t / dec:4.1f}x")
+    tiers = set()
+    for path in p["paths"]:
+        for node, r in zip(path["nodes"], path["ranges"]):
+            if r[1] > r[0]:
+                tiers.add(node)
+    desc = "; ".join(
+        f"{path['samples']}: " + " ".join(f"{n}[{r[0]},{r[1]})" for n, r in zip(path["nodes"], path["ranges"]) if r[1] > r[0])
+        for path in p["paths"])
+    print(f"{cell:<14} {dec:8.3f} " + " ".join(cols) + f"  {'yes' if len(tiers) > 1 else 'no ':>5}  {desc}")
+PY
