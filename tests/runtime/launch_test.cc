@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "dec/core/error.h"
 #include "dec/core/file.h"
 #include "dec/data/dataset.h"
 #include "dec/data/sampler.h"
@@ -19,6 +20,7 @@
 #include "dec/planner/plan.h"
 #include "dec/runtime/block_state.h"
 #include "dec/runtime/checkpoint.h"
+#include "dec/runtime/job.h"
 #include "dec/runtime/optimizer.h"
 #include "test_util.h"
 
@@ -321,6 +323,49 @@ TEST(LaunchFailure, MismatchedModelAndWrongTokenAreRefused) {
     wait_all({&procs[0], &procs[1], &procs[2]}, 3 + 5);
     EXPECT_NE(err(procs[1]).find("token"), std::string::npos) << err(procs[1]);
     for (auto& p : procs) EXPECT_FALSE(ok(p));
+  }
+}
+
+}  // namespace
+}  // namespace dec::runtime
+
+namespace dec::runtime {
+namespace {
+
+// Ranks as threads calling run_job: one announces another DEC version.
+TEST(LaunchFailure, DifferentVersionsAreRefusedOnEveryRank) {
+  testing::TempDir dir("version");
+  planner::save_plan(dir / "p.json", data_parallel());
+  const int port = free_port();
+  std::vector<std::string> errors(3);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 3; ++r) {
+    threads.emplace_back([&, r] {
+      JobOptions o;
+      o.rendezvous.init.master_port = static_cast<uint16_t>(port);
+      o.rendezvous.init.rank = r;
+      o.rendezvous.init.world_size = 3;
+      o.rendezvous.node_name = kNodes[r];
+      o.rendezvous.join_timeout = std::chrono::seconds(10);
+      o.timeout = std::chrono::seconds(10);
+      o.plan_path = dir / "p.json";
+      o.dataset = "synthetic";
+      o.input_shape = {1, 28, 28};
+      o.synthetic_size = kData;
+      o.evaluate = false;
+      o.max_steps = 1;
+      if (r == 2) o.version = "0.0.0-other";
+      try {
+        run_job(o, nullptr);
+      } catch (const Error& e) {
+        errors[r] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_NE(errors[r].find("DEC versions differ"), std::string::npos) << "rank " << r << ": " << errors[r];
+    EXPECT_NE(errors[r].find("0.0.0-other"), std::string::npos) << errors[r];
   }
 }
 

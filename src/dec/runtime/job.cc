@@ -88,7 +88,7 @@ json hello(const JobOptions& o, int rank, const model::ModelSpec& spec) {
   json h = {{"rank", rank},
             {"node", o.rendezvous.node_name},
             {"tier", o.rendezvous.tier},
-            {"version", kVersion},
+            {"version", o.version},
             {"model", spec.name()},
             {"model_hash", spec.hash()},
             {"speed", o.speed}};
@@ -224,8 +224,8 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
         hellos.push_back(json::parse(store.get(str("hello/", r), o.timeout)));
         names.push_back(hellos.back().at("node").get<std::string>());
         const json& h = hellos.back();
-        DEC_CHECK(h.at("version") == kVersion, Mismatch, "DEC versions differ", rv.describe(r),
-                  "it runs dec ", h.at("version").get<std::string>(), ", rank 0 runs ", kVersion);
+        DEC_CHECK(h.at("version") == o.version, Mismatch, "DEC versions differ", rv.describe(r),
+                  "it runs dec ", h.at("version").get<std::string>(), ", rank 0 runs ", o.version);
         DEC_CHECK(h.at("model_hash") == spec.hash(), Mismatch, "models differ", rv.describe(r),
                   "it builds '", h.at("model").get<std::string>(), "' (hash ",
                   h.at("model_hash").get<std::string>().substr(0, 12), "...), rank 0 builds '",

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "dec/comm/rendezvous.h"
+#include "dec/core/version.h"
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/optimizer.h"
 
@@ -55,6 +56,8 @@ struct JobOptions {
   // Emulation: this node's compute speed as a fraction of one core (1 = as is).
   double speed = 1;
   int profile_micro_batch = 32;                // auto mode: the block profiler's micro-batch
+  // The DEC version this process announces at the handshake (tests set another).
+  std::string version = kVersion;
 };
 
 // What rank 0 reports while the job runs (called on rank 0 only).
