@@ -371,3 +371,39 @@ TEST(LaunchFailure, DifferentVersionsAreRefusedOnEveryRank) {
 
 }  // namespace
 }  // namespace dec::runtime
+
+namespace dec::runtime {
+namespace {
+
+struct LaunchRun {
+  int exit_code = -1;
+  std::string err;
+};
+
+LaunchRun run_launch(const testing::TempDir& dir, const std::string& args) {
+  const std::string cmd = std::string("OPENBLAS_NUM_THREADS=1 timeout 60 ") + DEC_BINARY_DIR +
+                          "/dec launch --master-port 0 --threads 1 --dataset synthetic --input "
+                          "1x28x28 --synthetic-size 256 --no-eval " + args + " >/dev/null 2>" +
+                          (dir / "launch.err");
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir / "launch.err")};
+}
+
+TEST(Launch, StartsAndSupervisesLocalWorkers) {
+  testing::TempDir dir("launcher");
+  planner::save_plan(dir / "p.json", pipeline());
+  LaunchRun ok_run = run_launch(dir, "--nproc-per-node 3 --node-name device,edge,cloud --steps 3 --plan " +
+                                   (dir / "p.json") + " --checkpoint-dir " + (dir / "ck"));
+  EXPECT_EQ(ok_run.exit_code, 0) << ok_run.err;
+  EXPECT_EQ(open_checkpoint(dir / "ck").state.step, 3);
+
+  // A node the plan does not know: every worker fails, the launcher names the first.
+  LaunchRun bad = run_launch(dir, "--nproc-per-node 3 --node-name device,edge,nowhere --steps 3 "
+                            "--timeout 10 --plan " + (dir / "p.json"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("worker failed (local rank"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("'cloud'"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace dec::runtime

@@ -88,7 +88,8 @@ void add_launch_command(CLI::App& app) {
     std::vector<std::string> passed;
     for (const auto* opt : cmd->get_options()) {
       if (opt->count() == 0 || opt->get_name() == "--help") continue;
-      const std::string flag = opt->get_name(false, true);
+      if (opt->get_lnames().empty()) continue;
+      const std::string flag = "--" + opt->get_lnames().front();
       for (const auto& v : opt->results()) {
         if (opt->get_expected_min() == 0) {
           args.push_back(flag);
