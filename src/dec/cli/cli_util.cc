@@ -1,5 +1,6 @@
 #include "dec/cli/cli_util.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -17,10 +18,14 @@ void set_threads(int threads) {
   if (threads > 0) {
     torch::set_num_threads(threads);
   }
-  // OpenBLAS reads this at load time, which has passed; the CLI's main also
-  // re-executes nothing, so scripts/dev and the launcher export it early. This
-  // call only covers libraries that read it lazily.
-  setenv("OPENBLAS_NUM_THREADS", "1", 0);
+  // OpenBLAS (Debian's libblas.so.3 alternative) starts its own pool at load
+  // time; torch's threads on top of it oversubscribe the cores. Shrink it to
+  // one thread if OpenBLAS is the BLAS in this process, and tell children too.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(1);
+  }
+  ::setenv("OPENBLAS_NUM_THREADS", "1", 0);
 }
 
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }

@@ -11,6 +11,7 @@
 #include "dec/runtime/checkpoint.h"
 #include "dec/runtime/evaluate.h"
 #include "dec/runtime/metrics.h"
+#include "dec/runtime/training_data.h"
 
 namespace dec::runtime {
 
@@ -107,15 +108,14 @@ struct Run {
 
 TrainResult train(const TrainOptions& o, TrainObserver* observer) {
   validate(o);
-  const std::string data_dir = o.data_dir.empty() ? data::kFashionMnistDir : o.data_dir;
-  auto load = [&](data::Split split) {
-    if (o.dataset == "fashion-mnist") return data::load_fashion_mnist(split, data_dir);
-    DEC_CHECK(!o.input_shape.empty(), ConfigError, "invalid flag", "--input",
-              "a synthetic dataset needs a sample shape, e.g. --input 3x32x32");
-    int64_t n = split == data::Split::kTrain ? o.synthetic_size : std::max<int64_t>(1, o.synthetic_size / 5);
-    return data::load_dataset(o.dataset, split, o.input_shape,
-                              o.num_classes > 0 ? o.num_classes : 10, n, o.seed);
-  };
+  DataOptions data_options;
+  data_options.dataset = o.dataset;
+  data_options.data_dir = o.data_dir;
+  data_options.input_shape = o.input_shape;
+  data_options.num_classes = o.num_classes;
+  data_options.synthetic_size = o.synthetic_size;
+  data_options.seed = o.seed;
+  auto load = [&](data::Split split) { return load_training_data(data_options, split); };
   data::Dataset train_set = load(data::Split::kTrain);
   data::Dataset test_set = o.evaluate ? load(data::Split::kTest) : data::Dataset{};
   std::vector<int64_t> shape = train_set.sample_shape();

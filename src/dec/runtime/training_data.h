@@ -1,0 +1,25 @@
+// The datasets a training run reads, as the CLI names them: shared by the
+// single-node trainer and the distributed job so both see the same samples.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dec/data/dataset.h"
+
+namespace dec::runtime {
+
+struct DataOptions {
+  std::string dataset = "fashion-mnist";  // or "synthetic"
+  std::string data_dir;                   // "" = Debian's Fashion-MNIST location
+  std::vector<int64_t> input_shape;       // synthetic: required
+  int64_t num_classes = 0;                // synthetic: 0 = 10
+  int64_t synthetic_size = 10000;         // synthetic train samples; test gets a fifth
+  uint64_t seed = 0;
+};
+
+// Throws ConfigError naming the flag (--input, --dataset) or the data errors.
+data::Dataset load_training_data(const DataOptions& o, data::Split split);
+
+}  // namespace dec::runtime
