@@ -403,6 +403,26 @@ TEST(Launch, StartsAndSupervisesLocalWorkers) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("worker failed (local rank"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("'cloud'"), std::string::npos) << bad.err;
+
+  // A node the plan gives nothing to do idles: the data-parallel plan on two of three.
+  planner::save_plan(dir / "two.json",
+                     plan_of({path({"device"}, {{0, 4}}, 8, 1), path({"edge"}, {{0, 4}}, 8, 1)}));
+  LaunchRun idle = run_launch(dir, "--nproc-per-node 3 --node-name device,edge,cloud --steps 3 "
+                                   "--plan " + (dir / "two.json"));
+  EXPECT_EQ(idle.exit_code, 0) << idle.err;
+}
+
+TEST(Launch, AutoModeProfilesPlansAndRuns) {
+  // No --plan: every rank profiles itself, rank 0 solves for the cluster spec.
+  testing::TempDir dir("auto");
+  LaunchRun run = run_launch(dir, "--nproc-per-node 3 --node-name dev0,edge0,cloud --steps 2 "
+                                  "--planner-time-limit 5 --cluster " DEC_SOURCE_DIR
+                                  "/scenarios/S2.yaml --checkpoint-dir " + (dir / "ck"));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("plan (hash"), std::string::npos) << run.err;
+  Checkpoint c = open_checkpoint(dir / "ck");
+  EXPECT_EQ(c.state.step, 2);
+  EXPECT_FALSE(c.state.plan_hash.empty());
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "dec/runtime/plan_adapter.h"
 
 #include <map>
-#include <set>
 
 #include "dec/core/error.h"
 
@@ -20,7 +19,6 @@ ExecPlan to_exec_plan(const planner::Plan& plan, const std::vector<std::string>&
   e.num_blocks = plan.blocks.size();
   e.global_batch = plan.batch;
   e.predicted_iteration_s = plan.prediction.iteration_s;
-  std::set<int> used;
   for (size_t p = 0; p < plan.paths.size(); ++p) {
     const planner::PlanPath& pp = plan.paths[p];
     PathPlan path;
@@ -38,13 +36,8 @@ ExecPlan to_exec_plan(const planner::Plan& plan, const std::vector<std::string>&
                 ")");
       path.stages.push_back(Stage{it->second, static_cast<size_t>(pp.ranges[j].begin),
                                   static_cast<size_t>(pp.ranges[j].end)});
-      used.insert(it->second);
     }
     e.paths.push_back(std::move(path));
-  }
-  for (size_t r = 0; r < rank_names.size(); ++r) {
-    DEC_CHECK(used.count(static_cast<int>(r)), ConfigError, "process has no part in the plan",
-              where, "node '", rank_names[r], "' (rank ", r, ") is on no path of the plan");
   }
   validate(e, where);
   return e;
