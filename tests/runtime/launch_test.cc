@@ -295,6 +295,34 @@ TEST_P(LaunchKill, SurvivorsExitNamingTheLostNode) {
 
 INSTANTIATE_TEST_SUITE_P(EachRole, LaunchKill, ::testing::Values(0, 1, 2));
 
+// A frozen node (SIGSTOP) is only seen through the deadline: the others end by then.
+TEST(LaunchFailure, FrozenNodeEndsTheJobAtTheDeadline) {
+  testing::TempDir dir("frozen");
+  planner::save_plan(dir / "p.json", pipeline());
+  const int port = free_port();
+  std::vector<Proc> procs;
+  for (int r = 0; r < 3; ++r) {
+    procs.push_back(start_worker(dir, port, r, 3, kNodes[r],
+                                 with(kSgd, {"--plan", dir / "p.json", "--steps", "100000",
+                                             "--timeout", "3", "--metrics", dir / "m.jsonl"})));
+  }
+  auto t0 = Clock::now();
+  while (!std::filesystem::exists(dir / "m.jsonl") || read_file(dir / "m.jsonl").size() < 2000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 60) << err(procs[0]);
+  }
+  ::kill(procs[1].pid, SIGSTOP);  // the edge freezes mid-run
+  const double t = wait_all({&procs[0], &procs[2]}, 3 + 5);
+  ::kill(procs[1].pid, SIGKILL);
+  ::waitpid(procs[1].pid, &procs[1].status, 0);
+  procs[1].done = true;
+  EXPECT_LT(t, 3 + 5);
+  EXPECT_FALSE(ok(procs[0]));
+  EXPECT_FALSE(ok(procs[2]));
+  const std::string e = err(procs[0]) + err(procs[2]);
+  EXPECT_TRUE(e.find("edge") != std::string::npos || e.find("rank 1") != std::string::npos) << e;
+}
+
 TEST(LaunchFailure, MismatchedModelAndWrongTokenAreRefused) {
   testing::TempDir dir("mismatch");
   planner::save_plan(dir / "p.json", pipeline());
