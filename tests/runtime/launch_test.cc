@@ -2,7 +2,11 @@
 // (torchrun's environment), checkpoints across plans, and failures that always
 // end — a missing node, a killed node, a mismatched model, a wrong token.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -10,6 +14,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "dec/core/error.h"
@@ -33,9 +38,21 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kData = 256;  // synthetic samples
 constexpr uint64_t kSeed = 5;
 
+// A port below the kernel's ephemeral range (32768+ on Linux), so that no
+// outgoing connection of a concurrent test grabs it, checked free by binding.
 int free_port() {
-  static int next = 20000 + (::getpid() % 20000);
-  return next++;
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) * 2654435761u);
+  for (;;) {
+    const int port = 20000 + static_cast<int>(rng() % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(fd);
+    if (ok) return port;
+  }
 }
 
 struct Proc {
