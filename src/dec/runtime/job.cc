@@ -350,7 +350,9 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
       nodes[plan.nodes[0]] = mine;
       for (const auto& [to, bytes] : sent.items()) links[plan.nodes[0] + "->" + to] = bytes;
       for (int r = 1; r < world_size; ++r) {
-        json j = json::parse(store.get(str("it/", step, "/", r), o.timeout));
+        const std::string key = str("it/", step, "/", r);
+        json j = json::parse(store.get(key, o.timeout));
+        store.native()->deleteKey(key);  // the store lives as long as the job
         loss_sum += j["stats"]["loss_sum"].get<double>();
         measured = std::max(measured, j["stats"]["wall_s"].get<double>());
         nodes[plan.nodes[r]] = j["stats"];
