@@ -121,6 +121,18 @@ double wait_all(std::vector<Proc*> procs, double limit_s) {
 bool ok(const Proc& p) { return WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0; }
 std::string err(const Proc& p) { return read_file(p.err_path); }
 
+// Waits (at most 60 s) until rank 0 has logged a few iterations to dir/m.jsonl.
+::testing::AssertionResult wait_for_iterations(const testing::TempDir& dir, const Proc& rank0) {
+  auto t0 = Clock::now();
+  while (!std::filesystem::exists(dir / "m.jsonl") || read_file(dir / "m.jsonl").size() < 2000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::chrono::duration<double>(Clock::now() - t0).count() > 60) {
+      return ::testing::AssertionFailure() << "no iterations after 60 s: " << err(rank0);
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 planner::Plan plan_of(std::vector<planner::PlanPath> paths) {
   planner::Plan p;
   p.model = "fmnist-cnn";
@@ -280,11 +292,7 @@ TEST_P(LaunchKill, SurvivorsExitNamingTheLostNode) {
                                              "--timeout", "3", "--metrics", dir / "m.jsonl"})));
   }
   // Wait until iterations run, then kill mid-iteration.
-  auto t0 = Clock::now();
-  while (!std::filesystem::exists(dir / "m.jsonl") || read_file(dir / "m.jsonl").size() < 2000) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 60) << err(procs[0]);
-  }
+  ASSERT_TRUE(wait_for_iterations(dir, procs[0]));
   ::kill(procs[victim].pid, SIGKILL);
   ::waitpid(procs[victim].pid, &procs[victim].status, 0);
   procs[victim].done = true;
@@ -323,11 +331,7 @@ TEST(LaunchFailure, FrozenNodeEndsTheJobAtTheDeadline) {
                                  with(kSgd, {"--plan", dir / "p.json", "--steps", "100000",
                                              "--timeout", "3", "--metrics", dir / "m.jsonl"})));
   }
-  auto t0 = Clock::now();
-  while (!std::filesystem::exists(dir / "m.jsonl") || read_file(dir / "m.jsonl").size() < 2000) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 60) << err(procs[0]);
-  }
+  ASSERT_TRUE(wait_for_iterations(dir, procs[0]));
   ::kill(procs[1].pid, SIGSTOP);  // the edge freezes mid-run
   const double t = wait_all({&procs[0], &procs[2]}, 3 + 5);
   ::kill(procs[1].pid, SIGKILL);

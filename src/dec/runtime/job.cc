@@ -164,25 +164,17 @@ void gather_model(const Worker& worker, comm::Group& world, const ExecPlan& plan
       }
       continue;
     }
-    // Rank 0: the block's tensors, sorted by name as a BlockState holds them.
-    const std::string block = worker.block_name(l) + ".";
-    std::map<std::string, torch::Tensor> params, buffers;
-    for (auto& p : (*whole)->named_parameters()) {
-      if (p.key().rfind(block, 0) == 0) params[p.key()] = p.value();
-    }
-    for (auto& b : (*whole)->named_buffers()) {
-      if (b.key().rfind(block, 0) == 0) buffers[b.key()] = b.value();
-    }
-    if (from == 0) {
-      BlockState s = worker.block_state(l);
-      for (auto& [name, t] : params) t.copy_(s.params.at(name));
-      for (auto& [name, t] : buffers) t.copy_(s.buffers.at(name));
-    } else {
+    // Rank 0: its own copy, or the owner's tensors in the BlockState order it sent them.
+    const std::string& name = worker.block_name(l);
+    BlockState s = from == 0 ? worker.block_state(l)
+                             : capture_block(*whole, name, nullptr, {});  // names to receive into
+    if (from != 0) {
       int tag = tag0;
-      for (auto* group : {&params, &buffers}) {
-        for (auto& [name, t] : *group) t.copy_(world.recv_tensor(from, tag++));
+      for (auto* group : {&s.params, &s.buffers}) {
+        for (auto& [n, t] : *group) t = world.recv_tensor(from, tag++);
       }
     }
+    restore_block(*whole, name, s, nullptr, {}, "gathered model");
   }
 }
 
@@ -200,13 +192,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   const comm::Store store = rv.store().prefixed("job");
 
   // Data and model: every rank builds the same spec (checked by hash below).
-  DataOptions data_options;
-  data_options.dataset = o.dataset;
-  data_options.data_dir = o.data_dir;
-  data_options.input_shape = o.input_shape;
-  data_options.num_classes = o.num_classes;
-  data_options.synthetic_size = o.synthetic_size;
-  data_options.seed = o.seed;
+  const DataOptions data_options = data_options_of(o);
   auto load = [&](data::Split split) { return load_training_data(data_options, split); };
   data::Dataset train_set = load(data::Split::kTrain);
   model::ModelSpec spec = model::make_model(o.model, train_set.sample_shape(), train_set.num_classes);

@@ -108,13 +108,7 @@ struct Run {
 
 TrainResult train(const TrainOptions& o, TrainObserver* observer) {
   validate(o);
-  DataOptions data_options;
-  data_options.dataset = o.dataset;
-  data_options.data_dir = o.data_dir;
-  data_options.input_shape = o.input_shape;
-  data_options.num_classes = o.num_classes;
-  data_options.synthetic_size = o.synthetic_size;
-  data_options.seed = o.seed;
+  const DataOptions data_options = data_options_of(o);
   auto load = [&](data::Split split) { return load_training_data(data_options, split); };
   data::Dataset train_set = load(data::Split::kTrain);
   data::Dataset test_set = o.evaluate ? load(data::Split::kTest) : data::Dataset{};

@@ -19,6 +19,12 @@ struct DataOptions {
   uint64_t seed = 0;
 };
 
+// The data fields of a run's options (TrainOptions, JobOptions name them alike).
+template <typename RunOptions>
+DataOptions data_options_of(const RunOptions& o) {
+  return DataOptions{o.dataset, o.data_dir, o.input_shape, o.num_classes, o.synthetic_size, o.seed};
+}
+
 // Throws ConfigError naming the flag (--input, --dataset) or the data errors.
 data::Dataset load_training_data(const DataOptions& o, data::Split split);
 

@@ -34,6 +34,8 @@ struct Worker::Task {
   size_t path = 0;
   int64_t micro = 0;
   size_t stage = 0;
+  int64_t samples = 0;  // size of the micro-batch
+  int64_t offset = 0;   // its first sample in the global batch
 };
 
 // What a forward task leaves for its backward task.
@@ -110,13 +112,17 @@ void Worker::build_tasks() {
     Task task;
   };
   std::vector<Keyed> keyed;
+  const std::vector<int64_t> path_offset = path_offsets(plan_);
   for (size_t p = 0; p < plan_.paths.size(); ++p) {
     const PathPlan& path = plan_.paths[p];
+    const std::vector<int64_t> sizes = micro_batch_sizes(path);
     for (size_t j = 0; j < path.stages.size(); ++j) {
       if (path.stages[j].rank != rank_) continue;
+      int64_t offset = path_offset[p];
       for (int64_t k = 0; k < path.micro_batches; ++k) {
-        keyed.push_back({{0, p, k, static_cast<int64_t>(j)}, {false, p, k, j}});
-        keyed.push_back({{1, p, k, -static_cast<int64_t>(j)}, {true, p, k, j}});
+        keyed.push_back({{0, p, k, static_cast<int64_t>(j)}, {false, p, k, j, sizes[k], offset}});
+        keyed.push_back({{1, p, k, -static_cast<int64_t>(j)}, {true, p, k, j, sizes[k], offset}});
+        offset += sizes[k];
         for (size_t l = path.stages[j].begin; l < path.stages[j].end; ++l) ++backward_touches_[l];
       }
     }
@@ -161,15 +167,12 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
   const PathPlan& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
   const bool last = t.stage + 1 == path.stages.size();
-  const std::vector<int64_t> sizes = micro_batch_sizes(path);
-  const int64_t mb = sizes[t.micro];
+  const int64_t mb = t.samples;
   MicroState& ms = micro_[{t.path, t.micro}];
 
   torch::Tensor x, labels;
   if (t.stage == 0) {
-    int64_t offset = path_offsets(plan_)[t.path];
-    for (int64_t k = 0; k < t.micro; ++k) offset += sizes[k];
-    auto [images, ys] = data.batch(indices.slice(0, offset, offset + mb));
+    auto [images, ys] = data.batch(indices.slice(0, t.offset, t.offset + mb));
     x = images;
     labels = ys;
   } else {
@@ -204,7 +207,7 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
   ms.output = out;
 }
 
-void Worker::backward(const Task& t, IterationStats& stats) {
+void Worker::backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats) {
   const PathPlan& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
   const bool last = t.stage + 1 == path.stages.size();
@@ -242,7 +245,7 @@ void Worker::backward(const Task& t, IterationStats& stats) {
   }
   micro_.erase({t.path, t.micro});
   for (size_t l = st.begin; l < st.end; ++l) {
-    if (--backward_touches_[l] == 0) grad_sync_->ready(l);
+    if (--remaining[l] == 0) grad_sync_->ready(l);
   }
 }
 
@@ -252,12 +255,11 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   IterationStats stats;
   auto start = Clock::now();
   if (optimizer_) optimizer_->zero_grad();
-  std::map<size_t, int> touches = backward_touches_;
+  std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
   for (const Task& t : tasks_) {
-    if (t.backward) backward(t, stats);
+    if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
   }
-  backward_touches_ = touches;
 
   auto t0 = Clock::now();
   grad_sync_->wait();

@@ -92,7 +92,7 @@ class Worker {
   std::vector<int64_t> activation_shape(size_t boundary, int64_t batch) const;
   void forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                IterationStats& stats);
-  void backward(const Task& t, IterationStats& stats);
+  void backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats);
   torch::Tensor recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
                      IterationStats& stats);
 
@@ -112,7 +112,7 @@ class Worker {
   std::unique_ptr<GradSync> grad_sync_;
   std::vector<Task> tasks_;
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
-  std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration
+  std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
 }  // namespace dec::runtime
