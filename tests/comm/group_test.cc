@@ -298,6 +298,38 @@ TEST(Group, ShapedLinkDeliversWithinFivePercentOfItsRate) {
   ::testing::Test::RecordProperty("elapsed_s", std::to_string(elapsed));
 }
 
+TEST(Group, EmulatedLatencyOverlapsBetweenMessagesAndCrossesEveryLinkOfTheRoute) {
+  // Ranks 0 -> 1 through a middle endpoint 7: 60 ms + 40 ms of latency, no rate limit.
+  auto shaper = std::make_shared<TokenBucketShaper>();
+  LinkSpec a, b;
+  a.latency_s = 0.060;
+  b.latency_s = 0.040;
+  shaper->set_duplex(0, 7, a);
+  shaper->set_duplex(7, 1, b);
+  shaper->set_route(0, 1, {0, 7, 1});
+  shaper->set_route(1, 0, {1, 7, 0});
+  double first = 0, last = 0;
+  auto errors = run_ranks(2, [&](Rendezvous& rv) {
+    Group g = Group::world(rv, fast().with_shaper(shaper));
+    g.barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    constexpr int kMessages = 10;
+    if (g.rank() == 0) {
+      for (int i = 0; i < kMessages; ++i) g.send(at::ones({1000}), 1, i);
+    } else {
+      at::Tensor buf = at::empty({1000});
+      for (int i = 0; i < kMessages; ++i) {
+        g.recv(buf, 0, i);
+        if (i == 0) first = seconds_since(t0);
+      }
+      last = seconds_since(t0);
+    }
+  });
+  testing::expect_ok(errors);
+  EXPECT_NEAR(first, 0.100, 0.015);
+  EXPECT_LT(last, 0.150);  // not 10 x 100 ms: latencies overlap, as on a real network
+}
+
 TEST(Group, CountersRecordBytesAndTimePerPeer) {
   auto errors = run_ranks(3, [](Rendezvous& rv) {
     Group g = Group::world(rv, fast());

@@ -60,15 +60,23 @@ std::map<std::string, torch::Tensor> reference(const model::ModelSpec& spec, int
 
 using RankParams = std::map<int, std::map<std::string, torch::Tensor>>;
 
-RankParams run_plan(const ExecPlan& plan, const model::ModelSpec& spec) {
+// Emulation, optional: links through `shaper`, rank 0 stretched to `rank0_speed`.
+struct Emulated {
+  std::shared_ptr<comm::LinkShaper> shaper;
+  double rank0_speed = 1;
+};
+
+RankParams run_plan(const ExecPlan& plan, const model::ModelSpec& spec, const Emulated& emu = {}) {
   RankParams result;
   std::mutex mu;
   auto errors = comm::testing::run_ranks(plan.world_size(), [&](comm::Rendezvous& rv) {
     torch::set_num_threads(1);
-    comm::Group world = comm::Group::world(rv, comm::GroupOptions().with_timeout(std::chrono::seconds(20)));
+    comm::Group world = comm::Group::world(
+        rv, comm::GroupOptions().with_timeout(std::chrono::seconds(20)).with_shaper(emu.shaper));
     WorkerOptions wo;
     wo.seed = kSeed;
     wo.optimizer = sgd();
+    if (rv.rank() == 0) wo.pacer = make_speed_pacer(emu.rank0_speed);
     Worker worker(plan, spec, world, wo);
     worker.broadcast_parameters();
     data::Dataset data = dataset();
@@ -82,10 +90,10 @@ RankParams run_plan(const ExecPlan& plan, const model::ModelSpec& spec) {
   return result;
 }
 
-void expect_equivalent(const ExecPlan& plan) {
+void expect_equivalent(const ExecPlan& plan, const Emulated& emu = {}) {
   model::ModelSpec spec = model::make_model("fmnist-cnn");
   std::map<std::string, torch::Tensor> ref = reference(spec, plan.global_batch);
-  RankParams ranks = run_plan(plan, spec);
+  RankParams ranks = run_plan(plan, spec, emu);
   ASSERT_EQ(static_cast<int>(ranks.size()), plan.world_size());
   std::map<std::string, torch::Tensor> first_copy;
   for (const auto& [rank, params] : ranks) {
@@ -137,6 +145,23 @@ TEST(WorkerEquivalence, HierTrainHybrid) {
                               {{{stage(0, 0, 4)}, 4, 1},
                                {{stage(0, 0, 1), stage(1, 1, 3), stage(2, 3, 4)}, 8, 2},
                                {{stage(0, 0, 0), stage(1, 0, 2), stage(2, 2, 4)}, 4, 2}}));
+}
+
+TEST(WorkerEquivalence, HierTrainHybridOnEmulatedLinksAndSpeeds) {
+  // Emulation delays messages and stretches compute; it must not change a number.
+  auto shaper = std::make_shared<comm::TokenBucketShaper>();
+  comm::LinkSpec link;
+  link.mbps = 200;
+  link.latency_s = 0.002;
+  shaper->set_duplex(0, 1, link);
+  shaper->set_duplex(1, 2, link);
+  shaper->set_route(0, 2, {0, 1, 2});
+  shaper->set_route(2, 0, {2, 1, 0});
+  expect_equivalent(make_plan({"device", "edge", "cloud"},
+                              {{{stage(0, 0, 4)}, 4, 1},
+                               {{stage(0, 0, 1), stage(1, 1, 3), stage(2, 3, 4)}, 8, 2},
+                               {{stage(0, 0, 0), stage(1, 0, 2), stage(2, 2, 4)}, 4, 2}}),
+                    Emulated{shaper, 0.5});
 }
 
 TEST(WorkerEquivalence, TwoDevicesTwoPaths) {

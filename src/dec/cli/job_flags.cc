@@ -56,6 +56,11 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
   cmd->add_flag("--no-eval{false}", o.evaluate, "Skip test-set evaluation");
   cmd->add_option("--speed", o.speed, "Emulated compute speed, fraction of one core (1: as is)")
       ->capture_default_str();
+  cmd->add_flag("--emulate", o.emulate,
+                "Emulate --cluster on this machine: node speeds, link rates and latencies");
+  cmd->add_flag("--real-links", o.real_links,
+                "With --emulate: the network enforces link rates (scripts/netns-cluster); emulate "
+                "latency only");
 }
 
 void finish_job_options(JobFlags& f, int local_rank) {
@@ -78,6 +83,14 @@ void finish_job_options(JobFlags& f, int local_rank) {
             "invalid flag", "--node-name", "gives ", names.size(), " names for ",
             f.nproc_per_node, " processes");
   o.rendezvous.node_name = names.empty() ? "" : names.at(local_rank);
+  if (o.emulate) {
+    // Speed 1 is one core of this machine, and the pacer counts this thread's CPU time.
+    DEC_CHECK(f.threads <= 1, ConfigError, "invalid flag", "--threads",
+              "--emulate runs one Torch thread per process (speed 1 = one core), got ", f.threads);
+    f.threads = 1;
+    DEC_CHECK(!o.rendezvous.node_name.empty(), ConfigError, "invalid flag", "--node-name",
+              "--emulate needs each process's node name in the cluster spec");
+  }
   o.rendezvous.tier = f.tier;
 }
 

@@ -110,11 +110,20 @@ class Group {
   // silently. Empty tensors are not transmitted (both sides know the size).
   //
   // send is a rendezvous: it returns only after the receiver has posted the matching
-  // recv and the bytes are handed to the kernel (and, with a shaper, after the
-  // emulated link delay). Two ranks that send to each other before receiving wait
-  // for each other until the deadline: send from another thread where that can happen.
+  // recv and the bytes are handed to the kernel. Two ranks that send to each other
+  // before receiving wait for each other until the deadline: send from another
+  // thread where that can happen.
+  //
+  // With a shaper, send returns once the message has left this rank on the
+  // emulated link (it keeps a copy); the real transfer happens at the emulated
+  // arrival time, in the background, in send order per peer. A failure of that
+  // transfer fails the group: later calls and flush() throw it.
   void send(const at::Tensor& tensor, int peer, int tag);
   void recv(at::Tensor& tensor, int peer, int tag);
+  // Blocks until every message sent so far has been handed to its receiver
+  // (with a shaper; without one, sends are already complete). Throws the
+  // group's failure, if any.
+  void flush();
 
   // Self-describing variant: sends a fixed-size header (wire format v1: dtype, shape,
   // byte count) and then the data, on the same peer and tag. Any tensor (made
@@ -124,9 +133,9 @@ class Group {
   at::Tensor recv_tensor(int peer, int tag);
 
   // Collectives over all members. allreduce_sum sums a contiguous CPU tensor in place
-  // (any dtype Gloo supports). When a shaper is set, each rank first pays its link
-  // to the next rank of the ring for 2 (n-1)/n of the buffer and 2 (n-1) latencies:
-  // an approximation of a ring all-reduce on the emulated links.
+  // (any dtype Gloo supports). When a shaper is set, each rank first pays its route
+  // to the next rank of the ring for 2 (n-1)/n of the buffer and 2 (n-1) of its
+  // latencies: an approximation of a ring all-reduce on the emulated links.
   void allreduce_sum(at::Tensor& tensor);
   // Copies `root`'s tensor (group rank) into every member's tensor of the same size.
   // Not shaped.

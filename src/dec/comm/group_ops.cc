@@ -76,11 +76,21 @@ void wait(const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds 
 
 }  // namespace
 
-// Runs `send` through the shaper, if any, on the link from this rank to `dst`.
-template <typename Send>
-void Group::State::transmit(int dst, std::uint64_t bytes, Send&& send) {
-  if (!world->options.shaper) return send();
-  world->options.shaper->transmit(world->global_rank, dst, bytes, 1, send);
+// With emulated links: books the message on its route, queues `deliver` (the real
+// transfer) on the peer's delay line for the arrival time, and blocks until the
+// message has left this rank. Booking and queueing happen under one lock, so the
+// delay line delivers in booking order, which is arrival order on one route.
+void Group::State::send_delayed(int peer, std::uint64_t bytes, std::function<void()> deliver) {
+  LinkShaper& shaper = *world->options.shaper;
+  Transmission t;
+  {
+    std::lock_guard<std::mutex> lock(lines_mu);
+    t = shaper.book(world->global_rank, members[peer], bytes);
+    auto& line = lines[peer];
+    if (!line) line = std::make_unique<DelayLine>(shaper.clock());
+    line->post(t.arrive_at, std::move(deliver));
+  }
+  shaper.clock().sleep_until(t.leave_at);
 }
 
 void Group::send(const at::Tensor& tensor, int peer, int tag) {
@@ -95,13 +105,30 @@ void Group::send(const at::Tensor& tensor, int peer, int tag) {
   Clock& clock = *s.world->clock;
   const double t0 = clock.now();
   s.throw_if_failed();
-  s.transmit(dst, bytes, [&] {
+  auto deliver = [&s, peer, tag](const at::Tensor& t) {
     s.guarded("send failed", s.at_peer(peer, tag), [&] {
-      std::vector<at::Tensor> v{tensor};
+      std::vector<at::Tensor> v{t};
       wait(s.pg->send(v, peer, tag), s.world->options.timeout);
     });
-  });
+  };
+  if (s.world->options.shaper) {
+    // The caller may reuse its tensor once send returns: deliver a copy.
+    s.send_delayed(peer, bytes, [deliver, copy = tensor.clone()] { deliver(copy); });
+  } else {
+    deliver(tensor);
+  }
   s.world->counters->add_send(dst, bytes, clock.now() - t0);
+}
+
+void Group::flush() {
+  State& s = *state_;
+  std::vector<DelayLine*> lines;
+  {
+    std::lock_guard<std::mutex> lock(s.lines_mu);
+    for (auto& [peer, line] : s.lines) lines.push_back(line.get());
+  }
+  for (DelayLine* line : lines) line->drain();  // rethrows a delivery's failure
+  s.throw_if_failed();
 }
 
 void Group::recv(at::Tensor& tensor, int peer, int tag) {
@@ -141,20 +168,25 @@ void Group::send_tensor(const at::Tensor& tensor, int peer, int tag) {
   Clock& clock = *s.world->clock;
   const double t0 = clock.now();
   s.throw_if_failed();
-  s.transmit(dst, bytes, [&] {
+  auto deliver = [&s, peer, tag, where](const at::Tensor& header, const at::Tensor& data) {
     s.guarded("send failed", where, [&] {
       // Both posted before waiting: the data follows the header without a round trip.
       std::vector<at::Tensor> hv{header};
       auto hw = s.pg->send(hv, peer, tag);
       c10::intrusive_ptr<c10d::Work> dw;
-      if (h.nbytes > 0) {
+      if (data.numel() > 0) {
         std::vector<at::Tensor> dv{data};
         dw = s.pg->send(dv, peer, tag);
       }
       wait(hw, s.world->options.timeout);
       if (dw) wait(dw, s.world->options.timeout);
     });
-  });
+  };
+  if (s.world->options.shaper) {
+    s.send_delayed(peer, bytes, [deliver, h = header.clone(), d = data.clone()] { deliver(h, d); });
+  } else {
+    deliver(header, data);
+  }
   s.world->counters->add_send(dst, bytes, clock.now() - t0);
 }
 
@@ -196,8 +228,12 @@ void Group::allreduce_sum(at::Tensor& tensor) {
   Clock& clock = *s.world->clock;
   const double t0 = clock.now();
   s.throw_if_failed();
-  if (s.world->options.shaper)
-    s.world->options.shaper->pace(s.world->global_rank, next, ring_bytes, 2 * (n - 1));
+  if (LinkShaper* shaper = s.world->options.shaper.get()) {
+    // The ring's bytes to the next rank, then its 2 (n - 1) steps' latencies.
+    const Transmission t = shaper->book(s.world->global_rank, next, ring_bytes);
+    const double lat = shaper->latency(s.world->global_rank, next);
+    shaper->clock().sleep_until(t.arrive_at + (2 * (n - 1) - 1) * lat);
+  }
   s.guarded("all-reduce failed", s.at_group(), [&] {
     std::vector<at::Tensor> v{tensor};
     c10d::AllreduceOptions opts;

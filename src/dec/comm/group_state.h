@@ -3,6 +3,7 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <vector>
 
+#include "dec/comm/delay_line.h"
 #include "dec/comm/group.h"
 #include "dec/core/error.h"
 
@@ -60,10 +62,14 @@ struct Group::State {
   // (checks on the caller's arguments) pass through and leave the group usable.
   template <typename Where, typename Op>
   void guarded(const char* what, Where&& where, Op&& op);
-  // Runs `send` (the real transfer of `bytes` to global rank `dst`) through the
-  // link shaper when there is one.
-  template <typename Send>
-  void transmit(int dst, std::uint64_t bytes, Send&& send);
+  // Emulated links only: books `bytes` to group rank `peer` on the shaper, has the
+  // peer's delay line run `deliver` (the real transfer) at the arrival time, and
+  // blocks until the message has left this rank.
+  void send_delayed(int peer, std::uint64_t bytes, std::function<void()> deliver);
+
+  // Declared after pg: destroyed first, so queued deliveries still have their group.
+  std::mutex lines_mu;
+  std::map<int, std::unique_ptr<DelayLine>> lines;  // GUARDED_BY(lines_mu): by peer
 };
 
 }  // namespace dec::comm

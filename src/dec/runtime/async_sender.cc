@@ -1,5 +1,7 @@
 #include "dec/runtime/async_sender.h"
 
+#include "dec/core/error.h"
+
 namespace dec::runtime {
 
 AsyncSender::~AsyncSender() {
@@ -30,15 +32,18 @@ void AsyncSender::enqueue(const torch::Tensor& tensor, int peer, int tag) {
 }
 
 void AsyncSender::flush() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] {
-    if (error_) return true;
-    for (auto& [peer, lane] : lanes_) {
-      if (lane->busy || !lane->queue.empty()) return false;
-    }
-    return true;
-  });
-  rethrow_locked();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] {
+      if (error_) return true;
+      for (auto& [peer, lane] : lanes_) {
+        if (lane->busy || !lane->queue.empty()) return false;
+      }
+      return true;
+    });
+    rethrow_locked();
+  }
+  group_.flush();  // emulated links: until the last message has arrived
 }
 
 void AsyncSender::run(int peer) {
@@ -53,7 +58,9 @@ void AsyncSender::run(int peer) {
     lock.unlock();
     std::exception_ptr failure;
     try {
+      const auto t0 = Tracer::Clock::now();
       group_.send(m.tensor, peer, m.tag);
+      if (tracer_) tracer_->add("send", t0, Tracer::Clock::now(), "to " + group_.describe(peer));
     } catch (...) {
       failure = std::current_exception();
     }

@@ -21,19 +21,23 @@
 #include <thread>
 
 #include "dec/comm/group.h"
+#include "dec/runtime/trace.h"
 
 namespace dec::runtime {
 
 class AsyncSender {
  public:
-  explicit AsyncSender(comm::Group& group) : group_(group) {}
+  // `tracer` (optional, must outlive this) receives a "send" span per message.
+  explicit AsyncSender(comm::Group& group, Tracer* tracer = nullptr)
+      : group_(group), tracer_(tracer) {}
   ~AsyncSender();  // stops the threads; pending messages are abandoned
   AsyncSender(const AsyncSender&) = delete;
   AsyncSender& operator=(const AsyncSender&) = delete;
 
   // Sends `tensor` (kept alive until sent; must not be modified) to group rank `peer`.
   void enqueue(const torch::Tensor& tensor, int peer, int tag);
-  // Blocks until every enqueued message has been sent; rethrows a send failure.
+  // Blocks until every enqueued message has been received (Group::flush);
+  // rethrows a send failure.
   void flush();
 
  private:
@@ -50,6 +54,7 @@ class AsyncSender {
   void rethrow_locked();
 
   comm::Group& group_;
+  Tracer* tracer_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<int, std::unique_ptr<Lane>> lanes_;  // GUARDED_BY(mu_)

@@ -6,7 +6,8 @@
 
 namespace dec::runtime {
 
-GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes) {
+GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes, Tracer* tracer)
+    : tracer_(tracer) {
   for (auto& g : groups) {
     DEC_ASSERT(g.group != nullptr && g.group->size() > 1);
     auto lane = std::make_unique<Lane>();
@@ -106,7 +107,9 @@ void GradSync::run(size_t lane_index) {
     std::exception_ptr failure;
     if (!failed_before) {
       try {
+        const auto t0 = Tracer::Clock::now();
         reduce(buckets_[b], *lane.group);
+        if (tracer_) tracer_->add("allreduce", t0, Tracer::Clock::now(), str("bucket ", b));
       } catch (...) {
         failure = std::current_exception();
       }

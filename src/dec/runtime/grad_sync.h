@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "dec/comm/group.h"
+#include "dec/runtime/trace.h"
 
 namespace dec::runtime {
 
@@ -37,7 +38,9 @@ class GradSync {
     std::vector<std::pair<size_t, std::vector<torch::Tensor>>> blocks;
   };
 
-  explicit GradSync(std::vector<GroupBlocks> groups, double bucket_bytes = 25.0 * (1 << 20));
+  // `tracer` (optional, must outlive this) receives an "allreduce" span per bucket.
+  explicit GradSync(std::vector<GroupBlocks> groups, double bucket_bytes = 25.0 * (1 << 20),
+                    Tracer* tracer = nullptr);
   ~GradSync();
   GradSync(const GradSync&) = delete;
   GradSync& operator=(const GradSync&) = delete;
@@ -72,6 +75,7 @@ class GradSync {
   size_t outstanding_ = 0;      // GUARDED_BY(mu_): launched, not finished
   std::exception_ptr error_;    // GUARDED_BY(mu_)
   bool stopping_ = false;       // GUARDED_BY(mu_)
+  Tracer* tracer_;
 };
 
 }  // namespace dec::runtime

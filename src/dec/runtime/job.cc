@@ -20,6 +20,7 @@
 #include "dec/runtime/block_state.h"
 #include "dec/runtime/checkpoint.h"
 #include "dec/runtime/compute_pacer.h"
+#include "dec/runtime/emulation.h"
 #include "dec/runtime/evaluate.h"
 #include "dec/runtime/metrics.h"
 #include "dec/runtime/training_data.h"
@@ -31,12 +32,7 @@ namespace dec::runtime {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 constexpr int kEvalTag = 1 << 29;  // above every executor tag
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 json exec_plan_json(const ExecPlan& p) {
   json j = {{"nodes", p.nodes},
@@ -82,17 +78,31 @@ void validate(const JobOptions& o) {
             "--checkpoint-every", "needs --checkpoint-dir");
   DEC_CHECK(o.timeout.count() > 0, ConfigError, "invalid flag", "--timeout", "must be positive");
   runtime::validate(o.optimizer, "--optimizer");
+  DEC_CHECK(!o.emulate || !o.cluster_path.empty(), ConfigError, "invalid flag", "--emulate",
+            "needs --cluster: the spec gives the nodes' speeds and the links");
+  DEC_CHECK(!o.emulate || o.speed == 1, ConfigError, "invalid flag", "--speed",
+            "cannot be combined with --emulate, which takes each node's speed from --cluster");
+  DEC_CHECK(!o.real_links || o.emulate, ConfigError, "invalid flag", "--real-links",
+            "only applies with --emulate");
+}
+
+json span_json(const std::vector<Span>& spans) {
+  json out = json::array();
+  for (const auto& s : spans) {
+    out.push_back({{"kind", s.kind}, {"start_s", s.start_s}, {"end_s", s.end_s}, {"label", s.label}});
+  }
+  return out;
 }
 
 // Everything rank 0 needs from a rank at the handshake.
-json hello(const JobOptions& o, int rank, const model::ModelSpec& spec) {
+json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double speed) {
   json h = {{"rank", rank},
             {"node", o.rendezvous.node_name},
             {"tier", o.rendezvous.tier},
             {"version", o.version},
             {"model", spec.name()},
             {"model_hash", spec.hash()},
-            {"speed", o.speed}};
+            {"speed", speed}};
   if (o.plan_path.empty()) {
     // Auto mode: profile this node, as the emulated node would take it.
     profile::ProfileOptions po;
@@ -100,7 +110,7 @@ json hello(const JobOptions& o, int rank, const model::ModelSpec& spec) {
     po.optimizer = o.optimizer.kind;
     po.node = o.rendezvous.node_name;
     po.seed = o.seed;
-    h["profile"] = profile::to_json(profile::scaled(profile::measure(spec, po), o.speed));
+    h["profile"] = profile::to_json(profile::scaled(profile::measure(spec, po), speed));
   }
   return h;
 }
@@ -197,10 +207,21 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   data::Dataset train_set = load(data::Split::kTrain);
   model::ModelSpec spec = model::make_model(o.model, train_set.sample_shape(), train_set.num_classes);
 
+  // Emulation: this rank's node speed from the cluster spec.
+  cluster::ClusterSpec emulated;
+  double speed = o.speed;
+  if (o.emulate) {
+    emulated = cluster::load_cluster(o.cluster_path);
+    speed = emulated_speed(emulated, o.rendezvous.node_name, o.cluster_path);
+    // Processes of one machine profile one at a time, so they do not slow each other.
+    if (rank > 0 && o.plan_path.empty()) store.get(str("hello/", rank - 1), o.timeout);
+  }
+
   // Handshake.
-  store.set(str("hello/", rank), hello(o, rank, spec).dump());
+  store.set(str("hello/", rank), hello(o, rank, spec, speed).dump());
   ExecPlan plan;
   std::string summary;
+  planner::Plan full_plan;  // rank 0: what the metrics' plan event records
   if (rank == 0) {
     try {
       std::vector<json> hellos;
@@ -216,9 +237,9 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
                   h.at("model_hash").get<std::string>().substr(0, 12), "...), rank 0 builds '",
                   spec.name(), "' (hash ", spec.hash().substr(0, 12), "...)");
       }
-      planner::Plan p = make_job_plan(o, hellos, spec);
-      plan = to_exec_plan(p, names, o.plan_path.empty() ? "auto plan" : o.plan_path);
-      summary = planner::summarize(p);
+      full_plan = make_job_plan(o, hellos, spec);
+      plan = to_exec_plan(full_plan, names, o.plan_path.empty() ? "auto plan" : o.plan_path);
+      summary = planner::summarize(full_plan);
       store.set("plan/exec", exec_plan_json(plan).dump());
       store.set("plan/hash", plan_hash(plan));
       store.set("plan/summary", summary);
@@ -257,11 +278,13 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   }
 
   // Execution.
-  comm::Group world = comm::Group::world(rv, comm::GroupOptions().with_timeout(o.timeout));
+  comm::GroupOptions go = comm::GroupOptions().with_timeout(o.timeout);
+  if (o.emulate) go.shaper = make_link_shaper(emulated, plan.nodes, !o.real_links, o.cluster_path);
+  comm::Group world = comm::Group::world(rv, go);
   WorkerOptions wo;
   wo.seed = o.seed;
   wo.optimizer = o.optimizer;
-  wo.pacer = make_speed_pacer(o.speed);
+  wo.pacer = make_speed_pacer(speed);
   Worker worker(plan, spec, world, wo);
   worker.broadcast_parameters();
 
@@ -289,6 +312,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   std::unique_ptr<torch::nn::Sequential> whole;
   if (rank == 0) {
     metrics = std::make_unique<MetricsWriter>(o.metrics_path);
+    metrics->write({{"event", "plan"}, {"plan", json::parse(planner::to_json(full_plan))}});
     if (o.evaluate) {
       test_set = load(data::Split::kTest);
       whole = std::make_unique<torch::nn::Sequential>(spec.build_all(o.seed));
@@ -303,6 +327,8 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   int64_t measured_n = 0, samples = 0;
   double run_s = 0;
   const int64_t first_step = step;
+  // One iteration's timeline goes to the metrics: past the warm-up, when there is one.
+  const int64_t trace_step = std::min(total, first_step + 3);
   while (step < total) {
     if (sampler.epoch() != epoch) sampler.set_epoch(epoch);
     torch::Tensor indices = sampler.batch_indices(batch_in_epoch, B);
@@ -328,9 +354,14 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
         sent[plan.nodes[peer]] = t.bytes_sent + t.collective_bytes_sent;
       }
     }
+    const bool traced = step == trace_step;
     if (rank != 0) {
-      store.set(str("it/", step, "/", rank), json{{"stats", mine}, {"sent", sent}}.dump());
+      json report = {{"stats", mine}, {"sent", sent}};
+      if (traced) report["trace"] = span_json(st.trace);
+      store.set(str("it/", step, "/", rank), report.dump());
     } else {
+      json trace = json::object();
+      if (traced) trace[plan.nodes[0]] = span_json(st.trace);
       double loss_sum = st.loss_sum, measured = st.wall_s;
       json nodes = json::object(), links = json::object();
       nodes[plan.nodes[0]] = mine;
@@ -342,6 +373,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
         loss_sum += j["stats"]["loss_sum"].get<double>();
         measured = std::max(measured, j["stats"]["wall_s"].get<double>());
         nodes[plan.nodes[r]] = j["stats"];
+        if (traced) trace[plan.nodes[r]] = j["trace"];
         for (const auto& [to, bytes] : j["sent"].items()) links[plan.nodes[r] + "->" + to] = bytes;
       }
       const double loss = loss_sum / B;
@@ -360,6 +392,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
                       {"predicted_s", plan.predicted_iteration_s},
                       {"nodes", nodes},
                       {"bytes_sent", links}});
+      if (traced) metrics->write({{"event", "trace"}, {"step", step}, {"nodes", trace}});
       if (observer) {
         IterationEvent ev;
         ev.step = step;

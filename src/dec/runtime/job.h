@@ -53,7 +53,13 @@ struct JobOptions {
   std::string resume;
   std::string metrics_path;                    // written by rank 0
   bool evaluate = true;                        // rank 0, after each epoch and at the end
-  // Emulation: this node's compute speed as a fraction of one core (1 = as is).
+  // Emulation (runtime/emulation.h). `emulate`: every rank reads `cluster_path`,
+  // runs at its node's speed and sends over the spec's links (rates and latencies;
+  // with `real_links` only latencies, the network enforcing the rates). Needs one
+  // Torch thread per process. Without it, `speed` stretches this node's compute
+  // alone (a fraction of one core; 1 = as is).
+  bool emulate = false;
+  bool real_links = false;
   double speed = 1;
   int profile_micro_batch = 32;                // auto mode: the block profiler's micro-batch
   // The DEC version this process announces at the handshake (tests set another).

@@ -81,8 +81,8 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
     }
     sync.push_back(std::move(gb));
   }
-  grad_sync_ = std::make_unique<GradSync>(std::move(sync));
-  sender_ = std::make_unique<AsyncSender>(world_);
+  grad_sync_ = std::make_unique<GradSync>(std::move(sync), 25.0 * (1 << 20), &tracer_);
+  sender_ = std::make_unique<AsyncSender>(world_, &tracer_);
   build_tasks();
 }
 
@@ -144,12 +144,26 @@ torch::Tensor Worker::run_blocks(size_t begin, size_t end, torch::Tensor x) {
 }
 
 torch::Tensor Worker::recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
-                           IterationStats& stats) {
+                           IterationStats& stats, const char* what) {
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
   auto t0 = Clock::now();
   world_.recv(t, peer, tag);
-  stats.recv_wait_s += seconds_since(t0);
+  const auto t1 = Clock::now();
+  stats.recv_wait_s += std::chrono::duration<double>(t1 - t0).count();
+  tracer_.add("recv", t0, t1, str(what, " from ", world_.describe(peer)));
   return t;
+}
+
+template <typename F>
+void Worker::timed_compute(IterationStats& stats, bool stretch, const Task& t, const char* what,
+                           F&& compute) {
+  const auto t0 = Clock::now();
+  const double cpu0 = thread_cpu_seconds();
+  compute();
+  double dt = seconds_since(t0);
+  if (options_.pacer && stretch) dt += options_.pacer->stretch(dt, thread_cpu_seconds() - cpu0);
+  stats.compute_s += dt;
+  tracer_.add("compute", t0, Clock::now(), str(what, " p", t.path, " mb", t.micro));
 }
 
 namespace {
@@ -178,25 +192,24 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
   } else {
     const int prev = path.stages[t.stage - 1].rank;
     x = recv(activation_shape(st.begin, mb), torch::kFloat, prev, tag_of(t.path, t.micro, kActivation),
-             stats);
-    labels = recv({mb}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels), stats);
+             stats, "activation");
+    labels = recv({mb}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels), stats, "labels");
   }
   if (needs_input_grad(path, t.stage)) x.requires_grad_(true);
 
-  auto t0 = Clock::now();
-  torch::Tensor out = run_blocks(st.begin, st.end, x);
-  if (last) {
-    // Sum over this micro-batch divided by the global batch: summed over every
-    // path and micro-batch this is the mean loss over B, as single-node training.
-    torch::Tensor loss_sum = torch::nn::functional::cross_entropy(
-        out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    stats.loss_sum += loss_sum.item<double>();
-    stats.loss_samples += mb;
-    out = loss_sum / static_cast<double>(plan_.global_batch);
-  }
-  double dt = seconds_since(t0);
-  if (options_.pacer && !st.empty()) dt += options_.pacer->stretch(dt);
-  stats.compute_s += dt;
+  torch::Tensor out;
+  timed_compute(stats, !st.empty(), t, "fwd", [&] {
+    out = run_blocks(st.begin, st.end, x);
+    if (last) {
+      // Sum over this micro-batch divided by the global batch: summed over every
+      // path and micro-batch this is the mean loss over B, as single-node training.
+      torch::Tensor loss_sum = torch::nn::functional::cross_entropy(
+          out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+      stats.loss_sum += loss_sum.item<double>();
+      stats.loss_samples += mb;
+      out = loss_sum / static_cast<double>(plan_.global_batch);
+    }
+  });
 
   if (!last) {
     const int next = path.stages[t.stage + 1].rank;
@@ -217,25 +230,17 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   torch::Tensor grad_in;
   if (last) {
     if (ms.output.requires_grad()) {
-      auto t0 = Clock::now();
-      ms.output.backward();
-      double dt = seconds_since(t0);
-      if (options_.pacer && !st.empty()) dt += options_.pacer->stretch(dt);
-      stats.compute_s += dt;
+      timed_compute(stats, !st.empty(), t, "bwd", [&] { ms.output.backward(); });
     }
   } else if (input_grad || !st.empty()) {
     // The next stage sends a gradient exactly when this stage's output needs one.
     const int next = path.stages[t.stage + 1].rank;
     torch::Tensor g = recv(ms.output.sizes().vec(), torch::kFloat, next,
-                           tag_of(t.path, t.micro, kGradient), stats);
+                           tag_of(t.path, t.micro, kGradient), stats, "gradient");
     if (st.empty()) {
       grad_in = g;  // relay
     } else {
-      auto t0 = Clock::now();
-      ms.output.backward(g);
-      double dt = seconds_since(t0);
-      if (options_.pacer) dt += options_.pacer->stretch(dt);
-      stats.compute_s += dt;
+      timed_compute(stats, true, t, "bwd", [&] { ms.output.backward(g); });
     }
   }
   if (input_grad) {
@@ -253,6 +258,7 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   DEC_ASSERT(indices.numel() == plan_.global_batch, "batch of ", indices.numel(), ", plan wants ",
              plan_.global_batch);
   IterationStats stats;
+  tracer_.start();
   auto start = Clock::now();
   if (optimizer_) optimizer_->zero_grad();
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
@@ -265,16 +271,19 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   grad_sync_->wait();
   stats.sync_wait_s = seconds_since(t0);
   if (optimizer_) {
-    auto t1 = Clock::now();
+    const auto t1 = Clock::now();
+    const double cpu0 = thread_cpu_seconds();
     optimizer_->step();
     double dt = seconds_since(t1);
-    if (options_.pacer) dt += options_.pacer->stretch(dt);
+    if (options_.pacer) dt += options_.pacer->stretch(dt, thread_cpu_seconds() - cpu0);
     stats.compute_s += dt;
+    tracer_.add("compute", t1, Clock::now(), "optimizer step");
   }
   t0 = Clock::now();
   sender_->flush();
   stats.send_wait_s = seconds_since(t0);
   stats.wall_s = seconds_since(start);
+  stats.trace = tracer_.take();
   return stats;
 }
 

@@ -33,6 +33,7 @@
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/grad_sync.h"
 #include "dec/runtime/optimizer.h"
+#include "dec/runtime/trace.h"
 
 namespace dec::runtime {
 
@@ -51,6 +52,7 @@ struct IterationStats {
   double recv_wait_s = 0;   // blocked waiting for activations or gradients
   double send_wait_s = 0;   // blocked at the end for this rank's sends to drain
   double sync_wait_s = 0;   // blocked at the end for gradient all-reduce
+  std::vector<Span> trace;  // this rank's timeline of the iteration
 };
 
 class Worker {
@@ -94,7 +96,12 @@ class Worker {
                IterationStats& stats);
   void backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats);
   torch::Tensor recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
-                     IterationStats& stats);
+                     IterationStats& stats, const char* what);
+  // Runs `compute` on this thread, stretched to the emulated speed; adds its time
+  // to stats.compute_s and a "compute" span.
+  template <typename F>
+  void timed_compute(IterationStats& stats, bool stretch, const Task& t, const char* what,
+                     F&& compute);
 
   ExecPlan plan_;
   const model::ModelSpec& spec_;
@@ -108,6 +115,7 @@ class Worker {
   std::vector<ReplicaGroup> replica_groups_;
   std::map<size_t, size_t> group_of_block_;          // block -> index into replica_groups_
   std::map<size_t, comm::Group*> subgroup_of_group_; // replica group index -> sub-group
+  Tracer tracer_;  // before the sender and the sync, which record into it
   std::unique_ptr<AsyncSender> sender_;
   std::unique_ptr<GradSync> grad_sync_;
   std::vector<Task> tasks_;
