@@ -34,6 +34,11 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
   cmd->add_option("--cluster", o.cluster_path, "Cluster spec: plan automatically from profiles");
   cmd->add_option("--planner-time-limit", o.planner_time_limit_s, "Seconds for the planner")
       ->capture_default_str();
+  cmd->add_option("--baseline", o.baseline,
+                  "Run this baseline of the plan instead (device-only, edge-only, cloud-only, "
+                  "data-parallel, neurosurgeon, pipedream)");
+  cmd->add_option("--batch-size", o.global_batch,
+                  "Global batch per iteration in auto mode (default: the cluster spec's)");
   cmd->add_option("--model", o.model, "Zoo model")->capture_default_str();
   cmd->add_option("--dataset", o.dataset, "fashion-mnist or synthetic")->capture_default_str();
   cmd->add_option("--data-dir", o.data_dir, "Fashion-MNIST directory");

@@ -84,6 +84,9 @@ void validate(const JobOptions& o) {
             "cannot be combined with --emulate, which takes each node's speed from --cluster");
   DEC_CHECK(!o.real_links || o.emulate, ConfigError, "invalid flag", "--real-links",
             "only applies with --emulate");
+  DEC_CHECK(o.global_batch >= 0, ConfigError, "invalid flag", "--batch-size", "must be positive");
+  DEC_CHECK(o.global_batch == 0 || o.plan_path.empty(), ConfigError, "invalid flag",
+            "--batch-size", "the plan fixes the global batch; give it to `dec plan` instead");
 }
 
 json span_json(const std::vector<Span>& spans) {
@@ -95,7 +98,8 @@ json span_json(const std::vector<Span>& spans) {
 }
 
 // Everything rank 0 needs from a rank at the handshake.
-json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double speed) {
+json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double speed,
+           int micro_batch) {
   json h = {{"rank", rank},
             {"node", o.rendezvous.node_name},
             {"tier", o.rendezvous.tier},
@@ -106,13 +110,29 @@ json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double s
   if (o.plan_path.empty()) {
     // Auto mode: profile this node, as the emulated node would take it.
     profile::ProfileOptions po;
-    po.micro_batch = o.profile_micro_batch;
+    po.micro_batch = micro_batch;
     po.optimizer = o.optimizer.kind;
     po.node = o.rendezvous.node_name;
     po.seed = o.seed;
     h["profile"] = profile::to_json(profile::scaled(profile::measure(spec, po), speed));
   }
   return h;
+}
+
+// The baseline of `plan` called `kind`, when one is asked for.
+planner::Plan pick_baseline(planner::Plan plan, const std::string& kind) {
+  if (kind.empty()) return plan;
+  std::string kinds;
+  for (auto& b : plan.baselines) {
+    if (b.kind != kind) {
+      kinds += (kinds.empty() ? "" : ", ") + b.kind;
+      continue;
+    }
+    DEC_CHECK(b.feasible, PlanInfeasible, "baseline does not apply", "--baseline " + kind, b.note);
+    b.baselines.clear();
+    return b;
+  }
+  throw ConfigError("unknown baseline", "--baseline " + kind, "the plan has: " + kinds);
 }
 
 // Rank 0: the plan, from a file or solved from the published profiles.
@@ -123,11 +143,12 @@ planner::Plan make_job_plan(const JobOptions& o, const std::vector<json>& hellos
     DEC_CHECK(plan.model_hash.empty() || plan.model_hash == spec.hash(), Mismatch,
               "plan is for a different model", o.plan_path, "it was made for '", plan.model,
               "', this job trains '", spec.name(), "'");
-    return plan;
+    return pick_baseline(std::move(plan), o.baseline);
   }
   DEC_CHECK(!o.cluster_path.empty(), ConfigError, "no plan", "--plan",
             "give --plan plan.json, or --cluster cluster.yaml to plan automatically");
   cluster::ClusterSpec cs = cluster::load_cluster(o.cluster_path);
+  if (o.global_batch > 0) cs.training.batch = o.global_batch;
   std::map<std::string, profile::ModelProfile> measured;
   profile::ModelProfile reference;
   for (const auto& h : hellos) {
@@ -149,7 +170,7 @@ planner::Plan make_job_plan(const JobOptions& o, const std::vector<json>& hellos
   planner::Instance in = planner::make_instance(cs, reference, measured);
   planner::PlannerOptions po;
   po.time_limit_s = o.planner_time_limit_s;
-  return planner::make_plan(in, po);
+  return pick_baseline(planner::make_plan(in, po), o.baseline);
 }
 
 // Rank 0 gathers every block's parameters and buffers from its owner into
@@ -210,15 +231,20 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   // Emulation: this rank's node speed from the cluster spec.
   cluster::ClusterSpec emulated;
   double speed = o.speed;
+  int micro_batch = o.profile_micro_batch;
   if (o.emulate) {
     emulated = cluster::load_cluster(o.cluster_path);
     speed = emulated_speed(emulated, o.rendezvous.node_name, o.cluster_path);
+    // Profile at the size the plan's micro-batches will have: per-sample times
+    // grow as batches shrink.
+    const int64_t batch = o.global_batch > 0 ? o.global_batch : emulated.training.batch;
+    micro_batch = static_cast<int>(std::max<int64_t>(1, batch / emulated.training.micro_batches));
     // Processes of one machine profile one at a time, so they do not slow each other.
     if (rank > 0 && o.plan_path.empty()) store.get(str("hello/", rank - 1), o.timeout);
   }
 
   // Handshake.
-  store.set(str("hello/", rank), hello(o, rank, spec, speed).dump());
+  store.set(str("hello/", rank), hello(o, rank, spec, speed, micro_batch).dump());
   ExecPlan plan;
   std::string summary;
   planner::Plan full_plan;  // rank 0: what the metrics' plan event records

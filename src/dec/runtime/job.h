@@ -35,6 +35,10 @@ struct JobOptions {
   std::string plan_path;                       // rank 0: a plan from `dec plan`
   std::string cluster_path;                    // rank 0, auto mode (no plan): the cluster spec
   double planner_time_limit_s = 10;
+  // Run one of the plan's baselines ("cloud-only", ...) instead of the plan itself,
+  // with the same runtime: how `dec demo` and bench/scenarios measure them.
+  std::string baseline;
+  int64_t global_batch = 0;                    // auto mode: overrides the spec's batch (0 = keep)
   // Model and data, identical on every rank (checked through the model hash).
   std::string model = "fmnist-cnn";
   std::vector<int64_t> input_shape;            // {} = the dataset's
