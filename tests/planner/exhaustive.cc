@@ -158,6 +158,7 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
     if (mem > in.nodes[k].memory_bytes * (1 + kMemorySlack)) return false;
   }
   std::vector<double> link_s(E);
+  double max_sync_s = 0;
   for (size_t e = 0; e < E; ++e) {
     uint64_t below = 0, above = 0;
     for (size_t k = 0; k < N; ++k) (in.below[e][k] ? below : above) |= holds[k];
@@ -165,9 +166,10 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
     for (int l = 0; l < L; ++l)
       if ((below & above) >> l & 1) sync += 2 * in.blocks[l].param_bytes;
     link_s[e] = (bytes[e] + sync) / in.links[e].bytes_per_s;
+    max_sync_s = std::max(max_sync_s, sync / in.links[e].bytes_per_s);
   }
   double T = 0;
-  for (double x : load) T = std::max(T, x);
+  for (double x : load) T = std::max(T, x + max_sync_s);  // the all-reduce follows compute
   for (double x : link_s) T = std::max(T, x);
   for (const Contribution* c : picked)
     for (const auto& t : c->terms) T = std::max(T, (t.link ? link_s[t.resource] : load[t.resource]) + t.extra);

@@ -123,10 +123,26 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
     t.sync_s = ev.link_sync_bytes[e] / in.links[e].bytes_per_s;
     return t;
   };
+  // The all-reduce starts once the last backward of the iteration is done (every
+  // micro-batch's gradient is in the sum), so it cannot overlap compute: no node's
+  // compute and any link's gradient sync fit in less than their sum.
+  double max_sync_s = 0;
+  int max_sync_link = -1;
+  for (size_t e = 0; e < E; ++e) {
+    const double sync = ev.link_sync_bytes[e] / in.links[e].bytes_per_s;
+    if (sync > max_sync_s) {
+      max_sync_s = sync;
+      max_sync_link = static_cast<int>(e);
+    }
+  }
   for (size_t k = 0; k < N; ++k) {
     TimeTerm t;
     t.resource = static_cast<int>(k);
     t.load_s = ev.node_compute_s[k];
+    if (max_sync_link >= 0) {
+      t.after_sync_link = max_sync_link;
+      t.sync_s = max_sync_s;
+    }
     consider(t);
   }
   for (size_t e = 0; e < E; ++e) consider(link_term(static_cast<int>(e)));

@@ -40,9 +40,12 @@ struct TimeTerm {
   bool is_link = false;
   int resource = -1;   // node or link index
   int path = -1;       // -1: the resource's load alone
-  double load_s = 0, sync_s = 0;  // sync_s: the part of a link's load spent on gradient sync
+  // sync_s: for a link, the part of its load spent on gradient sync; for a node's
+  // load alone (path -1), the gradient sync that follows it (after_sync_link).
+  double load_s = 0, sync_s = 0;
   double fill_s = 0, latency_s = 0;
-  double total() const { return load_s + fill_s + latency_s; }
+  int after_sync_link = -1;
+  double total() const { return load_s + fill_s + latency_s + (after_sync_link >= 0 ? sync_s : 0); }
 };
 
 struct Evaluation {

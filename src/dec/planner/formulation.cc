@@ -383,6 +383,17 @@ void Formulation::add_loads_and_time() {
     LinExpr sum = link_sum[e];
     for (int l = 0; l < L; ++l)
       if (sync_[e][l] >= 0) sum.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
+    // Sync after compute (cost_model.cc): T >= load(k) + sync(e) for every node k.
+    LinExpr sync;
+    for (int l = 0; l < L; ++l)
+      if (sync_[e][l] >= 0) sync.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
+    if (!sync.terms.empty()) {
+      for (size_t k = 0; k < N; ++k) {
+        if (!active_[k] || node_rep_[k] != static_cast<int>(k)) continue;
+        milp_.add_ge(str("T>=load+sync_", k, "_", e),
+                     LinExpr::var(T_) - LinExpr::var(node_load_[k]) - sync, 0);
+      }
+    }
     if (sum.terms.empty()) continue;
     link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
     milp_.add_eq(str("linkload=_", e), LinExpr::var(link_load_[e]) - sum, 0);

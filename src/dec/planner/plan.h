@@ -47,7 +47,8 @@ struct Prediction {
   std::string bottleneck_kind;      // "node" or "link"
   int path = -1;                    // index into paths of the term's path, -1: load alone
   double load_s = 0;                // the bottleneck's busy time per iteration
-  double sync_s = 0;                // part of load_s spent on gradient all-reduce (links)
+  double sync_s = 0;                // link: part of load_s spent on gradient all-reduce;
+                                    // node: the all-reduce that follows its compute
   double fill_s = 0;                // pipeline fill and drain of `path`
   double latency_s = 0;             // link latencies of `path`
 };

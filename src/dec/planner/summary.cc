@@ -41,7 +41,11 @@ std::string summarize(const Plan& p) {
     << format_seconds(d.iteration_s) << " per iteration (batch " << p.batch << ", "
     << p.micro_batches << " micro-batches per path)\n";
   o << "  time = " << d.bottleneck_kind << " " << d.bottleneck << " busy " << format_seconds(d.load_s);
-  if (d.sync_s > 0) o << " (of which gradient sync " << format_seconds(d.sync_s) << ")";
+  if (d.sync_s > 0 && d.bottleneck_kind == "link") {
+    o << " (of which gradient sync " << format_seconds(d.sync_s) << ")";
+  } else if (d.sync_s > 0) {
+    o << " + the gradient sync after it " << format_seconds(d.sync_s);
+  }
   if (d.path >= 0) {
     o << " + pipeline fill/drain " << format_seconds(d.fill_s) << " + latency " << format_seconds(d.latency_s)
       << " (path " << d.path + 1 << ")";
