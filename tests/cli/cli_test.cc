@@ -71,11 +71,20 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("plan --cluster " DEC_SOURCE_DIR "/scenarios/S1.yaml", "--profile"),
         std::make_pair("launch --master-port 70000", "--master-port"),
         std::make_pair("launch --join-timeout 0", "--join-timeout"),
-        std::make_pair("worker", "RANK")));
+        std::make_pair("worker", "RANK"),
+        std::make_pair("launch --emulate --node-name a", "--cluster"),
+        std::make_pair("launch --real-links", "--real-links"),
+        std::make_pair("launch --emulate --cluster c.yaml --node-name a --threads 2", "--threads"),
+        std::make_pair("launch --emulate --cluster c.yaml", "--node-name"),
+        std::make_pair("demo --scenario no-such-scenario", "no-such-scenario"),
+        std::make_pair("demo --workload W9", "W9"),
+        std::make_pair("demo --epochs 0", "--epochs"),
+        std::make_pair("report --metrics /nonexistent/m.jsonl", "/nonexistent/m.jsonl")));
 
 TEST(Cli, HelpOfEveryCommandHasAnExample) {
   for (const char* cmd :
-       {"models", "train", "profile", "export", "version", "demo", "plan", "launch", "worker"}) {
+       {"models", "train", "profile", "export", "version", "demo", "plan", "launch", "worker",
+        "report"}) {
     Outcome o = run_dec(std::string(cmd) + " --help");
     EXPECT_EQ(o.exit_code, 0) << cmd;
     EXPECT_NE(o.out.find("Example: dec " + std::string(cmd)), std::string::npos)

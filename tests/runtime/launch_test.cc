@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -472,6 +473,37 @@ TEST(Launch, AutoModeProfilesPlansAndRuns) {
   Checkpoint c = open_checkpoint(dir / "ck");
   EXPECT_EQ(c.state.step, 2);
   EXPECT_FALSE(c.state.plan_hash.empty());
+}
+
+}  // namespace
+}  // namespace dec::runtime
+
+namespace dec::runtime {
+namespace {
+
+TEST(Launch, EmulatedClusterRunsItsPlanAndEveryBaselineAndRecordsTraces) {
+  // --emulate: speeds and links from the spec (S1: WiFi, a 100 Mbit/s WAN).
+  testing::TempDir dir("emulated");
+  const std::string common = "--nproc-per-node 3 --node-name cloud,edge0,dev0 --emulate --steps 4 "
+                             "--no-eval --planner-time-limit 5 --cluster " DEC_SOURCE_DIR
+                             "/scenarios/S1.yaml ";
+  LaunchRun run = run_launch(dir, common + "--metrics " + (dir / "m.jsonl"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string metrics = read_file(dir / "m.jsonl");
+  for (const char* event : {"\"event\":\"plan\"", "\"event\":\"trace\"", "\"kind\":\"compute\""}) {
+    EXPECT_NE(metrics.find(event), std::string::npos) << event;
+  }
+  // A baseline of the recorded plan, with the same runtime.
+  const auto plan_line = metrics.substr(0, metrics.find('\n'));
+  const auto plan_json = nlohmann::json::parse(plan_line).at("plan").dump();
+  planner::save_plan(dir / "plan.json", planner::plan_from_json(plan_json, "metrics"));
+  LaunchRun base = run_launch(dir, common + "--plan " + (dir / "plan.json") +
+                                       " --baseline cloud-only --metrics " + (dir / "b.jsonl"));
+  EXPECT_EQ(base.exit_code, 0) << base.err;
+  EXPECT_NE(base.err.find("cloud[0,4)"), std::string::npos) << base.err;
+  LaunchRun bad = run_launch(dir, common + "--plan " + (dir / "plan.json") + " --baseline nope");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("unknown baseline (--baseline nope)"), std::string::npos) << bad.err;
 }
 
 }  // namespace

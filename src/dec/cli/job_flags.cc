@@ -88,7 +88,11 @@ void finish_job_options(JobFlags& f, int local_rank) {
             "invalid flag", "--node-name", "gives ", names.size(), " names for ",
             f.nproc_per_node, " processes");
   o.rendezvous.node_name = names.empty() ? "" : names.at(local_rank);
+  DEC_CHECK(!o.real_links || o.emulate, ConfigError, "invalid flag", "--real-links",
+            "only applies with --emulate");
   if (o.emulate) {
+    DEC_CHECK(!o.cluster_path.empty(), ConfigError, "invalid flag", "--emulate",
+              "needs --cluster: the spec gives the nodes' speeds and the links");
     // Speed 1 is one core of this machine, and the pacer counts this thread's CPU time.
     DEC_CHECK(f.threads <= 1, ConfigError, "invalid flag", "--threads",
               "--emulate runs one Torch thread per process (speed 1 = one core), got ", f.threads);
