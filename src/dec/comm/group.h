@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,6 +125,23 @@ class Group {
   // (with a shaper; without one, sends are already complete). Throws the
   // group's failure, if any.
   void flush();
+
+  // A receive posted by post_recv.
+  class PendingRecv {
+   public:
+    // Blocks until the message is in the tensor given to post_recv (at most the
+    // group's deadline from now); errors as recv. Once only.
+    void wait();
+
+   private:
+    friend class Group;
+    std::function<void()> wait_;
+  };
+  // Posts a receive into `tensor` and returns at once; the caller keeps `tensor`
+  // alive and unread until wait() returns. Same rules as recv. A receive posted
+  // early lets a sender whose send waits for its receiver (Gloo) transmit while
+  // this rank computes, as a socket buffer would on a real network.
+  PendingRecv post_recv(at::Tensor& tensor, int peer, int tag);
 
   // Self-describing variant: sends a fixed-size header (wire format v1: dtype, shape,
   // byte count) and then the data, on the same peer and tag. Any tensor (made

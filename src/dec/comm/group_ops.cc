@@ -148,6 +148,41 @@ void Group::recv(at::Tensor& tensor, int peer, int tag) {
   s.world->counters->add_recv(s.members[peer], bytes, clock.now() - t0);
 }
 
+Group::PendingRecv Group::post_recv(at::Tensor& tensor, int peer, int tag) {
+  State& s = *state_;
+  check_buffer(tensor, "recv");
+  DEC_ASSERT(peer != s.rank, "recv from self (rank ", s.rank, ")");
+  DEC_ASSERT(peer >= 0 && peer < size(), "recv from group rank ", peer, " of ", size());
+  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  PendingRecv pending;
+  const std::uint64_t bytes = nbytes(tensor);
+  if (bytes == 0) {
+    pending.wait_ = [] {};
+    return pending;
+  }
+  c10::intrusive_ptr<c10d::Work> work;
+  s.guarded("recv failed", s.at_peer(peer, tag), [&] {
+    std::vector<at::Tensor> v{tensor};
+    work = s.pg->recv(v, peer, tag);
+  });
+  pending.wait_ = [state = state_, work, peer, tag, bytes] {
+    State& s = *state;
+    Clock& clock = *s.world->clock;
+    const double t0 = clock.now();
+    s.guarded("recv failed", s.at_peer(peer, tag),
+              [&] { wait(work, s.world->options.timeout); });
+    s.world->counters->add_recv(s.members[peer], bytes, clock.now() - t0);
+  };
+  return pending;
+}
+
+void Group::PendingRecv::wait() {
+  DEC_ASSERT(wait_, "PendingRecv::wait called twice or on a receive never posted");
+  auto w = std::move(wait_);
+  wait_ = nullptr;
+  w();
+}
+
 void Group::send_tensor(const at::Tensor& tensor, int peer, int tag) {
   State& s = *state_;
   DEC_ASSERT(tensor.defined() && tensor.device().is_cpu(),

@@ -1,5 +1,7 @@
 #include "dec/comm/store.h"
 
+#include <algorithm>
+
 #include <thread>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 
@@ -81,6 +83,9 @@ bool Store::check(const std::vector<std::string>& keys) const {
 void Store::wait(const std::vector<std::string>& keys, std::chrono::milliseconds timeout,
                  std::chrono::milliseconds poll) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Back off from 50 us to `poll`: a key that is about to appear (a peer's
+  // per-iteration stats) costs microseconds, not a whole poll interval.
+  std::chrono::microseconds pause(50);
   while (!check(keys)) {
     if (std::chrono::steady_clock::now() >= deadline) {
       std::vector<std::string> missing;
@@ -89,7 +94,8 @@ void Store::wait(const std::vector<std::string>& keys, std::chrono::milliseconds
       throw Timeout("store wait timed out", server_name_,
                     dec::str("no key ", join(missing), " after ", timeout.count(), " ms"));
     }
-    std::this_thread::sleep_for(poll);
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::microseconds>(pause * 2, poll);
   }
 }
 

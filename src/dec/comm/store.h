@@ -43,7 +43,7 @@ class Store {
   std::int64_t add(const std::string& key, std::int64_t delta) const;
   // True if every key exists; never blocks.
   bool check(const std::vector<std::string>& keys) const;
-  // Waits until every key exists; polls every `poll`.
+  // Waits until every key exists; polls at growing intervals, from 50 us up to `poll`.
   void wait(const std::vector<std::string>& keys, std::chrono::milliseconds timeout,
             std::chrono::milliseconds poll = std::chrono::milliseconds(10)) const;
 

@@ -27,6 +27,14 @@ int tag_of(size_t path, int64_t micro, Kind kind) {
   return static_cast<int>((static_cast<int64_t>(path) * kMaxMicroBatches + micro) * 3 + kind);
 }
 
+// True when some stage before `j` runs blocks, i.e. stage j's input needs a gradient.
+bool needs_input_grad(const PathPlan& path, size_t j) {
+  for (size_t i = 0; i < j; ++i) {
+    if (!path.stages[i].empty()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 struct Worker::Task {
@@ -119,8 +127,13 @@ void Worker::build_tasks() {
     for (size_t j = 0; j < path.stages.size(); ++j) {
       if (path.stages[j].rank != rank_) continue;
       int64_t offset = path_offset[p];
+      // A source that only forwards raw samples has nothing to compute: its sends go
+      // first, so the link starts carrying them while this rank computes other
+      // paths' stages. Safe for the global order: such a task receives nothing.
+      const int forward_phase = (j == 0 && path.stages[j].empty()) ? -1 : 0;
       for (int64_t k = 0; k < path.micro_batches; ++k) {
-        keyed.push_back({{0, p, k, static_cast<int64_t>(j)}, {false, p, k, j, sizes[k], offset}});
+        keyed.push_back({{forward_phase, p, k, static_cast<int64_t>(j)},
+                         {false, p, k, j, sizes[k], offset}});
         keyed.push_back({{1, p, k, -static_cast<int64_t>(j)}, {true, p, k, j, sizes[k], offset}});
         offset += sizes[k];
         for (size_t l = path.stages[j].begin; l < path.stages[j].end; ++l) ++backward_touches_[l];
@@ -143,11 +156,39 @@ torch::Tensor Worker::run_blocks(size_t begin, size_t end, torch::Tensor x) {
   return x;
 }
 
-torch::Tensor Worker::recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
-                           IterationStats& stats, const char* what) {
+void Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag) {
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
+  comm::Group::PendingRecv pending = world_.post_recv(t, peer, tag);
+  const bool fresh = posted_.emplace(std::make_pair(peer, tag), std::make_pair(t, pending)).second;
+  DEC_ASSERT(fresh, "receive from rank ", peer, " tag ", tag, " posted twice");
+}
+
+void Worker::post_receives() {
+  for (const Task& t : tasks_) {
+    const PathPlan& path = plan_.paths[t.path];
+    const Stage& st = path.stages[t.stage];
+    const bool last = t.stage + 1 == path.stages.size();
+    if (!t.backward && t.stage > 0) {
+      const int prev = path.stages[t.stage - 1].rank;
+      post(activation_shape(st.begin, t.samples), torch::kFloat, prev,
+           tag_of(t.path, t.micro, kActivation));
+      post({t.samples}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels));
+    }
+    if (t.backward && !last && (needs_input_grad(path, t.stage) || !st.empty())) {
+      post(activation_shape(st.end, t.samples), torch::kFloat, path.stages[t.stage + 1].rank,
+           tag_of(t.path, t.micro, kGradient));
+    }
+  }
+}
+
+torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char* what) {
+  auto it = posted_.find({peer, tag});
+  DEC_ASSERT(it != posted_.end(), "receive from rank ", peer, " tag ", tag, " was not posted");
+  torch::Tensor t = it->second.first;
+  comm::Group::PendingRecv pending = std::move(it->second.second);
+  posted_.erase(it);
   auto t0 = Clock::now();
-  world_.recv(t, peer, tag);
+  pending.wait();
   const auto t1 = Clock::now();
   stats.recv_wait_s += std::chrono::duration<double>(t1 - t0).count();
   tracer_.add("recv", t0, t1, str(what, " from ", world_.describe(peer)));
@@ -166,15 +207,6 @@ void Worker::timed_compute(IterationStats& stats, bool stretch, const Task& t, c
   tracer_.add("compute", t0, Clock::now(), str(what, " p", t.path, " mb", t.micro));
 }
 
-namespace {
-// True when some stage before `j` runs blocks, i.e. stage j's input needs a gradient.
-bool needs_input_grad(const PathPlan& path, size_t j) {
-  for (size_t i = 0; i < j; ++i) {
-    if (!path.stages[i].empty()) return true;
-  }
-  return false;
-}
-}  // namespace
 
 void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                      IterationStats& stats) {
@@ -191,9 +223,8 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
     labels = ys;
   } else {
     const int prev = path.stages[t.stage - 1].rank;
-    x = recv(activation_shape(st.begin, mb), torch::kFloat, prev, tag_of(t.path, t.micro, kActivation),
-             stats, "activation");
-    labels = recv({mb}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels), stats, "labels");
+    x = recv(prev, tag_of(t.path, t.micro, kActivation), stats, "activation");
+    labels = recv(prev, tag_of(t.path, t.micro, kLabels), stats, "labels");
   }
   if (needs_input_grad(path, t.stage)) x.requires_grad_(true);
 
@@ -235,8 +266,9 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   } else if (input_grad || !st.empty()) {
     // The next stage sends a gradient exactly when this stage's output needs one.
     const int next = path.stages[t.stage + 1].rank;
-    torch::Tensor g = recv(ms.output.sizes().vec(), torch::kFloat, next,
-                           tag_of(t.path, t.micro, kGradient), stats, "gradient");
+    torch::Tensor g = recv(next, tag_of(t.path, t.micro, kGradient), stats, "gradient");
+    DEC_ASSERT(g.sizes() == ms.output.sizes(), "gradient of ", g.sizes(), " for an output of ",
+               ms.output.sizes());
     if (st.empty()) {
       grad_in = g;  // relay
     } else {
@@ -262,6 +294,7 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   auto start = Clock::now();
   if (optimizer_) optimizer_->zero_grad();
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
+  post_receives();
   for (const Task& t : tasks_) {
     if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
@@ -284,6 +317,7 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   stats.send_wait_s = seconds_since(t0);
   stats.wall_s = seconds_since(start);
   stats.trace = tracer_.take();
+  DEC_ASSERT(posted_.empty(), posted_.size(), " posted receives were never used");
   return stats;
 }
 

@@ -2,8 +2,8 @@
 // iteration (DESIGN.md "The runtime").
 //
 // Per iteration (GPipe per path): every forward task of this rank, then every
-// backward task, in one global order — (phase, path, micro-batch, stage) — that
-// all ranks share. Each task's inputs come from tasks earlier in that order and
+// backward task, in one global order — (phase, path, micro-batch, stage), sources
+// that only forward raw samples first — that all ranks share. Each task's inputs come from tasks earlier in that order and
 // sends never block the compute thread (AsyncSender), so the earliest
 // unfinished task of the job can always run: no schedule deadlocks. Gradients
 // of replicated blocks are all-reduced by GradSync as soon as this rank's last
@@ -95,8 +95,11 @@ class Worker {
   void forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                IterationStats& stats);
   void backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats);
-  torch::Tensor recv(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag,
-                     IterationStats& stats, const char* what);
+  // Posts every receive of the iteration, so senders can transmit while this
+  // rank computes; recv() then waits for the posted one.
+  void post_receives();
+  void post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
+  torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
   // Runs `compute` on this thread, stretched to the emulated speed; adds its time
   // to stats.compute_s and a "compute" span.
   template <typename F>
@@ -120,6 +123,8 @@ class Worker {
   std::unique_ptr<GradSync> grad_sync_;
   std::vector<Task> tasks_;
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
+  std::map<std::pair<int, int>, std::pair<torch::Tensor, comm::Group::PendingRecv>>
+      posted_;  // (peer, tag) -> buffer and its receive, this iteration
   std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
