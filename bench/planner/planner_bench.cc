@@ -5,7 +5,10 @@
 // bound), and as the reference measured in the same run, the plain full MILP
 // on CBC from the cloud-only plan with the same time limit.
 //
-//   planner_bench [--time-limit S] [--threads N] [--seeds K]
+//   planner_bench [--time-limit S] [--threads N] [--seeds K] [--case SCENARIO:BLOCKS]... [--no-plain]
+// --case (repeatable) runs only the named cases, e.g. --case S2-16dev:50;
+// --no-plain skips the reference solve.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -76,10 +79,26 @@ void print(const char* what, const Row& r) {
 int main(int argc, char** argv) {
   double limit = 10;
   int threads = 1, seeds = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--time-limit")) limit = std::atof(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--seeds")) seeds = std::atoi(argv[i + 1]);
+  bool plain_too = true;
+  std::vector<std::string> only;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (!std::strcmp(argv[i], "--no-plain")) {
+      plain_too = false;
+    } else if (has_value && !std::strcmp(argv[i], "--time-limit")) {
+      limit = std::atof(argv[++i]);
+    } else if (has_value && !std::strcmp(argv[i], "--threads")) {
+      threads = std::atoi(argv[++i]);
+    } else if (has_value && !std::strcmp(argv[i], "--seeds")) {
+      seeds = std::atoi(argv[++i]);
+    } else if (has_value && !std::strcmp(argv[i], "--case")) {
+      only.push_back(argv[++i]);
+    } else {
+      std::fprintf(stderr,
+                   "usage: planner_bench [--time-limit S] [--threads N] [--seeds K] [--case SCENARIO:BLOCKS]..."
+                   " [--no-plain]\n");
+      return std::strcmp(argv[i], "--help") ? 2 : 0;
+    }
   }
   std::printf("planner_bench: time limit %.1f s, %d solver thread(s), %d seed(s) per case\n", limit, threads, seeds);
   std::printf("  dec = the planner; plain = full MILP on CBC alone from the cloud-only plan (reference)\n");
@@ -93,11 +112,15 @@ int main(int argc, char** argv) {
   cases.push_back({"S2-4dev", 50});
   cases.push_back({"S2-16dev", 50});
   for (const auto& c : cases) {
+    if (!only.empty() &&
+        std::find(only.begin(), only.end(), c.scenario + ":" + std::to_string(c.blocks)) == only.end())
+      continue;
     for (int seed = 1; seed <= seeds; ++seed) {
       const Instance in = scenario(c.scenario, c.blocks, static_cast<uint64_t>(seed));
       std::printf("  %s, %zu device(s), %d blocks, seed %d\n", c.scenario.c_str(), in.sources.size(), c.blocks, seed);
       const Row dec = run_dec(in, limit, threads);
       print("dec", dec);
+      if (!plain_too) continue;
       const Row plain = run_plain(in, limit, threads);
       print("plain", plain);
       if (plain.plan_s > 0)

@@ -10,14 +10,11 @@ namespace {
 
 using cluster::Tier;
 
-RandomCase draw(std::mt19937_64& rng) {
+double draw_profile(std::mt19937_64& rng, int L, profile::ModelProfile* out) {
   auto uni = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
   auto pick = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
   auto logu = [&](double a, double b) { return std::exp(uni(std::log(a), std::log(b))); };
-  RandomCase c;
-  const int L = pick(3, 8);
-  const int D = pick(1, 3), E = pick(1, 2);
-  profile::ModelProfile& p = c.profile;
+  profile::ModelProfile& p = *out;
   p.model = "random";
   p.model_hash = "random";
   p.input_bytes = logu(1e4, 1e6);
@@ -35,6 +32,17 @@ RandomCase draw(std::mt19937_64& rng) {
     static_total += 2 * b.param_bytes + b.optim_bytes;
     p.blocks.push_back(b);
   }
+  return static_total;
+}
+
+RandomCase draw(std::mt19937_64& rng) {
+  auto uni = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto pick = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
+  auto logu = [&](double a, double b) { return std::exp(uni(std::log(a), std::log(b))); };
+  RandomCase c;
+  const int L = pick(3, 8);
+  const int D = pick(1, 3), E = pick(1, 2);
+  const double static_total = draw_profile(rng, L, &c.profile);
   cluster::ClusterSpec& s = c.spec;
   s.name = "random";
   auto node = [&](const std::string& name, Tier t, double speed, double mem_factor) {
@@ -71,7 +79,64 @@ RandomCase draw(std::mt19937_64& rng) {
   s.training.batch = B;
   s.training.micro_batches = pick(1, 4);
   cluster::validate(s, "random");
-  c.instance = make_instance(s, p);
+  c.instance = make_instance(s, c.profile);
+  return c;
+}
+
+// Identical devices (same speed, memory, link and samples) under one edge or
+// under identical edges, sometimes beside one device of another kind.
+RandomCase draw_symmetric(std::mt19937_64& rng) {
+  auto uni = [&](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto pick = [&](int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); };
+  auto logu = [&](double a, double b) { return std::exp(uni(std::log(a), std::log(b))); };
+  RandomCase c;
+  const int L = pick(3, 5);
+  const double static_total = draw_profile(rng, L, &c.profile);
+  cluster::ClusterSpec& s = c.spec;
+  s.name = "random-symmetric";
+  auto node = [&](const std::string& name, Tier t, double speed, double memory) {
+    cluster::Node n;
+    n.name = name;
+    n.tier = t;
+    n.speed = speed;
+    n.memory_bytes = memory;
+    s.nodes.push_back(n);
+  };
+  auto memory = [&](double lo, double hi) { return static_total * uni(lo, hi) + logu(1e5, 1e8); };
+  // Shapes: 0: 2-3 twins under one edge; 1: one twin under each of two twin
+  // edges; 2: two twins under each of two twin edges; 3: two twins and an odd device under one edge.
+  const int shape = pick(0, 3);
+  const int E = shape == 1 || shape == 2 ? 2 : 1;
+  const int twins = shape == 0 ? pick(2, 3) : shape == 2 ? 4 : 2;
+  node("cloud", Tier::kCloud, logu(0.5, 2), memory(0.6, 4));
+  const double edge_speed = logu(0.05, 1), edge_memory = memory(0.2, 3);
+  const double up_bw = logu(5, 300), up_lat = uni(0, 0.05);
+  for (int e = 0; e < E; ++e) {
+    node("edge" + std::to_string(e), Tier::kEdge, edge_speed, edge_memory);
+    s.links.push_back({"edge" + std::to_string(e), "cloud", up_bw, up_lat});
+  }
+  const double dev_speed = logu(0.005, 0.3), dev_memory = memory(0.1, 2);
+  const double bw = logu(0.5, 50), lat = uni(0, 0.05);
+  const int64_t per = pick(1, shape == 2 ? 2 : 4);
+  int64_t odd = 0;
+  for (int d = 0; d < twins; ++d) {
+    const std::string name = "dev" + std::to_string(d);
+    node(name, Tier::kDevice, dev_speed, dev_memory);
+    s.links.push_back({name, "edge" + std::to_string(d % E), bw, lat});
+  }
+  if (shape == 3) {
+    odd = pick(1, 4);
+    node("odd", Tier::kDevice, logu(0.005, 0.3), memory(0.1, 2));
+    s.links.push_back({"odd", "edge0", logu(0.5, 50), uni(0, 0.05)});
+  }
+  const int64_t B = per * twins + odd;
+  for (int d = 0; d < twins; ++d)
+    s.data.push_back({"dev" + std::to_string(d), static_cast<double>(per) / static_cast<double>(B)});
+  if (odd > 0) s.data.push_back({"odd", static_cast<double>(odd) / static_cast<double>(B)});
+  s.training.batch = B;
+  s.training.micro_batches = pick(1, 4);
+  cluster::validate(s, "random-symmetric");
+  c.instance = make_instance(s, c.profile);
   return c;
 }
 
@@ -81,6 +146,14 @@ RandomCase random_case(uint64_t seed, double max_combinations) {
   std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 17);
   for (;;) {
     RandomCase c = draw(rng);
+    if (count_combinations(c.instance) <= max_combinations) return c;
+  }
+}
+
+RandomCase symmetric_case(uint64_t seed, double max_combinations) {
+  std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 29);
+  for (;;) {
+    RandomCase c = draw_symmetric(rng);
     if (count_combinations(c.instance) <= max_combinations) return c;
   }
 }

@@ -21,4 +21,10 @@ struct RandomCase {
 // the instance stays below `max_combinations` (exhaustive.h counts them).
 RandomCase random_case(uint64_t seed, double max_combinations = 2e5);
 
+// Instances with symmetric devices, for the planner's symmetry handling:
+// 2-4 identical devices (same speed, memory, link, samples) under one edge or
+// under identical edges, sometimes beside one device of another kind; chains
+// of 3-5 blocks. Deterministic in `seed`, within `max_combinations`.
+RandomCase symmetric_case(uint64_t seed, double max_combinations = 2e5);
+
 }  // namespace dec::planner::testing

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "dec/core/error.h"
+
 namespace dec::planner {
 namespace {
 
@@ -70,8 +72,15 @@ std::vector<int> symmetric_nodes(const Instance& in, const std::vector<int>& sou
 }
 
 std::vector<std::vector<int>> source_orbits(const Instance& in) {
+  return source_orbits(in, std::vector<int>(in.sources.size(), 0));
+}
+
+std::vector<std::vector<int>> source_orbits(const Instance& in, const std::vector<int>& marks) {
+  DEC_ASSERT(marks.size() == in.sources.size(), "marks has ", marks.size(), " entries");
+  std::map<std::pair<int64_t, int>, int> ids;
   std::vector<int> label;
-  for (const auto& src : in.sources) label.push_back(static_cast<int>(src.samples));
+  for (size_t s = 0; s < in.sources.size(); ++s)
+    label.push_back(ids.emplace(std::make_pair(in.sources[s].samples, marks[s]), static_cast<int>(ids.size())).first->second);
   const std::vector<int> rep = symmetric_nodes(in, label);
   std::map<int, size_t> index;
   std::vector<std::vector<int>> orbits;

@@ -28,6 +28,11 @@ std::vector<int> symmetric_nodes(const Instance& in, const std::vector<int>& sou
 // the same value as the full one.
 std::vector<std::vector<int>> source_orbits(const Instance& in);
 
+// The same under the symmetries that also keep `marks` (one per source):
+// sources with different marks are never exchanged. Used by the bound search
+// (bound_search.h) to tie what a branch leaves symmetric.
+std::vector<std::vector<int>> source_orbits(const Instance& in, const std::vector<int>& marks);
+
 // Classes of identical sources, each in source order; singletons included.
 std::vector<std::vector<int>> source_classes(const Instance& in);
 

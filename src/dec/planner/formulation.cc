@@ -308,6 +308,40 @@ void Formulation::add_sync() {
         milp_.add_ge(str("O>=_", k, "_", l, "_", v), LinExpr::var(held_out[k][l]) - LinExpr::var(v), 0);
     }
   }
+  // Sample-weighted holding (valid rows that tighten the relaxation): a
+  // subtree in which some samples of source d run block l holds l, so its
+  // indicator is at least the fraction of d's samples that run l there, and
+  // likewise outside it. A source outside the subtree runs every block outside
+  // it (its whole route is), which forces O = 1. Without these rows the
+  // relaxation splits a source between paths that run l on both sides of a
+  // link (H + O = 1) and pays no gradient sync.
+  for (size_t e = 0; e < in_.links.size(); ++e) {
+    const int c = in_.links[e].child;
+    for (size_t d = 0; d < in_.sources.size(); ++d) {
+      const SourceData& src = in_.sources[d];
+      if (src.samples < 1) continue;
+      const double n = static_cast<double>(src.samples);
+      if (!in_.below[e][src.node]) {
+        for (int l = 0; l < L; ++l)
+          if (held_out[c][l] >= 0) milp_.set_bounds(held_out[c][l], 1, 1);
+        continue;
+      }
+      const PathData& route = in_.paths[src.paths.back()];
+      const int jc = static_cast<int>(std::find(route.nodes.begin(), route.nodes.end(), c) - route.nodes.begin());
+      DEC_ASSERT(jc < static_cast<int>(route.nodes.size()), "source below a link off its route");
+      for (int l = 0; l < L; ++l) {
+        LinExpr inside;  // samples of d that run l in c's subtree
+        for (int p : src.paths) {
+          const int m = in_.paths[p].hops();
+          inside.add(m <= jc ? LinExpr::var(pv_[p].b) : y(p, jc, l));
+        }
+        if (held_in[c][l] >= 0)
+          milp_.add_ge(str("Hfrac_", e, "_", d, "_", l), LinExpr::var(held_in[c][l]) - (1 / n) * inside, 0);
+        if (held_out[c][l] >= 0)
+          milp_.add_ge(str("Ofrac_", e, "_", d, "_", l), LinExpr::var(held_out[c][l]) + (1 / n) * inside, 1);
+      }
+    }
+  }
   sync_.assign(in_.links.size(), std::vector<int>(L, -1));
   for (size_t e = 0; e < in_.links.size(); ++e) {
     const int c = in_.links[e].child;

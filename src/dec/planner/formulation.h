@@ -57,6 +57,10 @@ class Formulation {
 
   const Milp& milp() const { return milp_; }
   int time_var() const { return T_; }
+  // A path's on/off binary v and its prefix binaries P[hop][block] (tied
+  // paths share them): what a branch-and-bound over the relaxation fixes.
+  int used_var(int path) const { return pv_[path].v; }
+  int prefix_var(int path, int hop, int block) const { return pv_[path].P[hop][block]; }
   // The overflow variable of a node's memory (elastic_memory only; -1 otherwise).
   int overflow_var(int node) const { return overflow_.empty() ? -1 : overflow_[node]; }
   // The structure a solution describes (samples and cuts rounded).

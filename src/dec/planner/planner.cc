@@ -6,6 +6,7 @@
 
 #include "dec/core/error.h"
 #include "dec/planner/baselines.h"
+#include "dec/planner/bound_search.h"
 #include "dec/planner/classes.h"
 #include "dec/planner/describe.h"
 #include "dec/planner/explain.h"
@@ -27,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 // move its bound in seconds (16 devices x 50 blocks: 2,500 integers, 4 s for
 // the root alone); the planner then relies on the orbit-tied LP bound.
 constexpr int kFullMilpMaxIntegers = 1500;
+
+// A plan within this relative gap of its bound is reported optimal.
+constexpr double kOptimalGap = 1e-6;
 
 // Whether `s` gives every tied source the same choices as its representative.
 bool respects(const Instance& in, const Structure& s, const std::vector<int>& tie) {
@@ -90,7 +94,31 @@ class Search {
     if (r.has_solution()) consider(f.extract(r.values), how);
   }
 
+  // Both bound models leave out what the incumbent already beats.
+  double prune_above() const { return best_.empty() ? kInf : best_s_ * (1 + 1e-7); }
+
+  // One bound search against the current incumbent; keeps the best bound, the
+  // paths it rules out and whether it proved the incumbent optimal.
+  void search(double seconds) {
+    BoundSearchOptions bo;
+    bo.prune_above = prune_above();
+    bo.relative_gap = o_.relative_gap;
+    bo.seconds = std::max(0.2, std::min(seconds, left()));
+    const BoundSearchResult bs = search_bound(in_, *solver_, base_, bo);
+    if (bs.bound > lp_bound_) {
+      lp_bound_ = bs.bound;
+      lp_note_ = bs.note;
+    }
+    // Proven: nothing faster exists, or the bound is within the tolerance
+    // under which the plan is reported optimal.
+    proven_ = proven_ || (!best_.empty() && (bs.complete || bs.bound >= best_s_ * (1 - kOptimalGap)));
+    // The rule-outs hold for every plan at least as fast as this incumbent,
+    // hence for every later, faster one.
+    for (size_t p = 0; p < in_.paths.size(); ++p) unused_[p] = unused_[p] || bs.unused[p];
+  }
+
   Plan run() {
+    unused_.assign(in_.paths.size(), 0);
     SolveOptions bo = base_;
     bo.time_limit_s = std::max(0.2, 0.05 * o_.time_limit_s);
     const std::vector<Baseline> baselines = compute_baselines(in_, *solver_, bo);
@@ -103,8 +131,13 @@ class Search {
     const double reserve = full_milp ? 0.4 : 0.1;
     const auto classes = source_classes(in_);
     const bool grouped = o_.use_classes && classes.size() < in_.sources.size();
-    if (grouped) {
+    // The bound search (bound_search.h) proves the bound when sources are
+    // symmetric or the full MILP is too large for CBC to prove anything.
+    const bool searched = source_orbits(in_).size() < in_.sources.size() || !full_milp;
+    if (grouped)
       restricted(classes, 0.25 * o_.time_limit_s, str("MILP with identical devices tied (", classes.size(), " classes)"));
+    if (searched) search(0.25 * o_.time_limit_s);
+    if (grouped && !proven_) {
       std::vector<std::vector<std::vector<int>>> splits;
       for (size_t c = 0; c < classes.size(); ++c) {
         for (auto& split : class_splits(in_, classes[c])) {
@@ -123,48 +156,34 @@ class Search {
         restricted(g, std::min(per, left() - reserve * o_.time_limit_s), "MILP with device classes split in two");
       }
     }
-
-    // A lower bound that stays cheap at any scale: the LP relaxation, solved on
-    // the model with each symmetry orbit of sources tied (same value as the
-    // full LP, one orbit's size; classes.h source_orbits).
-    const auto orbits = source_orbits(in_);
-    double lp_bound = -kInf;
-    std::string lp_note;
-    // Both bound models leave out what the incumbent already beats.
-    const double prune = best_.empty() ? kInf : best_s_ * (1 + 1e-7);
-    if (orbits.size() < in_.sources.size()) {
-      FormulationOptions fo;
-      fo.tie = tie_groups(in_, orbits);
-      fo.prune_above = prune;
-      Formulation tied(in_, fo);
-      SolveOptions so = base_;
-      so.time_limit_s = std::max(0.5, 0.1 * o_.time_limit_s);
-      const SolveResult lp = solver_->solve(tied.milp().relaxation(), so);
-      if (lp.status == SolveStatus::kInfeasible) {
-        lp_bound = prune;  // nothing faster than the incumbent exists
-        lp_note = "the LP relaxation without what the plan beats is infeasible: nothing is faster";
-      } else if (lp.status == SolveStatus::kOptimal) {
-        lp_bound = lp.objective;
-        lp_note = str("LP relaxation of the full MILP, without paths and cuts that one sample makes slower than"
-                      " the plan, solved with its ", orbits.size(), " symmetry orbits of sources tied (",
-                      tied.milp().num_rows(), " rows)");
-      }
-    }
+    // Without the full MILP, the time left goes to a second bound search,
+    // which prunes more when the plan has improved since the first.
+    if (searched && !full_milp && !proven_ && left() > 0.05 * o_.time_limit_s) search(left());
 
     // The full MILP, when its size leaves branch-and-bound a chance: it
-    // improves the plan and proves the bound.
+    // improves the plan and proves the bound. Paths that the bound search
+    // ruled out are off.
+    const double prune = prune_above();
     FormulationOptions full_options;
     full_options.prune_above = prune;
+    full_options.fix.resize(in_.paths.size());
+    for (size_t p = 0; p < in_.paths.size(); ++p)
+      full_options.fix[p].off = unused_[p] && (best_.empty() || best_[p].samples == 0);
     Formulation full(in_, full_options);
     SolveResult r;
-    const bool run_full = full_milp || lp_bound == -kInf;
+    // Without a finite bound (no LP solved, or none feasible and no plan to
+    // compare with) only the full MILP can find a plan or prove there is none.
+    const bool run_full = !proven_ && (full_milp || !std::isfinite(lp_bound_));
     if (run_full) {
       r = solve(full, std::max(left(), 0.1 * o_.time_limit_s));
       if (r.has_solution()) consider(full.extract(r.values), "full MILP");
     } else {
       r.status = SolveStatus::kNoSolution;
-      r.message = str("skipped: ", full.milp().num_integers(), " integer variables");
+      r.message = proven_ ? "skipped: the bound search proved the plan optimal"
+                          : str("skipped: ", full.milp().num_integers(), " integer variables");
     }
+    const double lp_bound = lp_bound_;
+    const std::string& lp_note = lp_note_;
 
     if (best_.empty()) {
       if (r.status == SolveStatus::kInfeasible) {
@@ -188,7 +207,7 @@ class Search {
                               : r.status == SolveStatus::kInfeasible ? prune : r.bound;
     rep.bound = std::min(std::max(milp_bound, lp_bound), best_s_);
     rep.gap = std::isfinite(rep.bound) ? std::max(0.0, (best_s_ - rep.bound) / best_s_) : kInf;
-    rep.status = rep.gap <= 1e-6 ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
+    rep.status = rep.gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
     if (milp_bound >= lp_bound && std::isfinite(milp_bound)) {
       rep.bound_method = str("CBC branch-and-bound on the full MILP (", full.milp().num_vars(), " variables, ",
                              full.milp().num_integers(), " integer, ", full.milp().num_rows(), " rows; ",
@@ -230,6 +249,11 @@ class Search {
   Structure best_;
   double best_s_ = kInf;
   std::string method_;
+  // The bound search's results (search()).
+  double lp_bound_ = -kInf;
+  std::string lp_note_;
+  bool proven_ = false;
+  std::vector<char> unused_;
 };
 
 }  // namespace
