@@ -6,7 +6,8 @@
 
 namespace dec::runtime {
 
-GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes, Tracer* tracer)
+GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes, double first_bucket_bytes,
+                   Tracer* tracer)
     : tracer_(tracer) {
   for (auto& g : groups) {
     DEC_ASSERT(g.group != nullptr && g.group->size() > 1);
@@ -25,13 +26,17 @@ GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes, Tracer*
       current = Bucket{lane_index, {}, {}, 0};
       bytes = 0;
     };
+    double cap = first_bucket_bytes;
     for (auto& [block, params] : g.blocks) {
-      double block_bytes = 0;
-      for (const auto& p : params) block_bytes += p.numel() * p.element_size();
-      if (!current.blocks.empty() && bytes + block_bytes > bucket_bytes) close();
+      for (const auto& p : params) {
+        current.params.push_back(p);
+        bytes += p.numel() * p.element_size();
+      }
       current.blocks.push_back(block);
-      for (const auto& p : params) current.params.push_back(p);
-      bytes += block_bytes;
+      if (bytes >= cap) {
+        close();
+        cap = bucket_bytes;
+      }
     }
     close();
     lanes_.push_back(std::move(lane));

@@ -1,9 +1,12 @@
 // Gradient synchronisation of replica groups, overlapped with backward.
 //
 // Each replica group's blocks (held by the same set of ranks) are packed into
-// flat buckets of at most `bucket_bytes`, highest blocks first (they finish
-// backward first). The executor calls ready(block) once this rank has run the
-// last backward that touches the block; a bucket whose blocks are all ready is
+// flat buckets, highest blocks first (they finish backward first), as DDP packs
+// parameters: a bucket takes blocks until it holds at least `first_bucket_bytes`
+// (the first) or `bucket_bytes` (the others). A small first bucket starts the
+// all-reduce early in backward. The executor calls ready(block) once this
+// rank's last backward that touches the block has produced its gradient
+// (grad_ready.h: during that backward); a bucket whose blocks are all ready is
 // all-reduced (sum) on its sub-group by that group's own thread while backward
 // goes on. wait() blocks until every bucket of the iteration is reduced and
 // copied back into the parameters' .grad.
@@ -40,12 +43,13 @@ class GradSync {
 
   // `tracer` (optional, must outlive this) receives an "allreduce" span per bucket.
   explicit GradSync(std::vector<GroupBlocks> groups, double bucket_bytes = 25.0 * (1 << 20),
-                    Tracer* tracer = nullptr);
+                    double first_bucket_bytes = 1.0 * (1 << 20), Tracer* tracer = nullptr);
   ~GradSync();
   GradSync(const GradSync&) = delete;
   GradSync& operator=(const GradSync&) = delete;
 
   // Marks `block`'s gradient final for this iteration; launches full buckets.
+  // Blocks this rank does not share with a replica are ignored.
   void ready(size_t block);
   // Waits for every bucket; resets readiness for the next iteration.
   void wait();

@@ -89,7 +89,17 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
     }
     sync.push_back(std::move(gb));
   }
-  grad_sync_ = std::make_unique<GradSync>(std::move(sync), 25.0 * (1 << 20), &tracer_);
+  // At full speed a block is ready the moment autograd has its gradient. An
+  // emulated stage is stretched as a whole after it ran (ComputePacer), so
+  // there it is ready when its backward task ends, as the planner models it.
+  std::map<size_t, std::vector<torch::Tensor>> replicated;
+  for (const auto& gb : sync) {
+    for (const auto& [l, ps] : gb.blocks) replicated[l] = ps;
+  }
+  grad_sync_ = std::make_unique<GradSync>(std::move(sync), 25.0 * (1 << 20), 1.0 * (1 << 20), &tracer_);
+  if (!options_.pacer && !replicated.empty()) {
+    ready_hooks_ = std::make_unique<GradReadyHooks>(replicated, [this](size_t l) { grad_sync_->ready(l); });
+  }
   sender_ = std::make_unique<AsyncSender>(world_, &tracer_);
   build_tasks();
 }
@@ -258,6 +268,12 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   const bool input_grad = needs_input_grad(path, t.stage);
   MicroState& ms = micro_.at({t.path, t.micro});
 
+  // Blocks whose last backward of the iteration this is: armed ones are marked
+  // ready by the hooks during the backward, the others after it.
+  std::vector<size_t> hooked;
+  for (size_t l = st.begin; l < st.end; ++l) {
+    if (ready_hooks_ && remaining[l] == 1 && ready_hooks_->arm(l)) hooked.push_back(l);
+  }
   torch::Tensor grad_in;
   if (last) {
     if (ms.output.requires_grad()) {
@@ -281,8 +297,10 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
     sender_->enqueue(grad_in, path.stages[t.stage - 1].rank, tag_of(t.path, t.micro, kGradient));
   }
   micro_.erase({t.path, t.micro});
+  if (!hooked.empty()) ready_hooks_->finish();
   for (size_t l = st.begin; l < st.end; ++l) {
-    if (--remaining[l] == 0) grad_sync_->ready(l);
+    const bool by_hook = std::find(hooked.begin(), hooked.end(), l) != hooked.end();
+    if (--remaining[l] == 0 && !by_hook) grad_sync_->ready(l);
   }
 }
 

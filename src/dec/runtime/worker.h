@@ -7,7 +7,8 @@
 // sends never block the compute thread (AsyncSender), so the earliest
 // unfinished task of the job can always run: no schedule deadlocks. Gradients
 // of replicated blocks are all-reduced by GradSync as soon as this rank's last
-// backward touching them is done, overlapping the rest of backward; then every
+// backward touching them has produced them (GradReadyHooks, at full speed) or
+// has ended (emulated speed), overlapping the rest of backward; then every
 // replica applies the same optimizer step.
 //
 // Semantics: loss = sum of cross-entropy over the B samples / B, so one
@@ -31,6 +32,7 @@
 #include "dec/runtime/checkpoint.h"
 #include "dec/runtime/compute_pacer.h"
 #include "dec/runtime/exec_plan.h"
+#include "dec/runtime/grad_ready.h"
 #include "dec/runtime/grad_sync.h"
 #include "dec/runtime/optimizer.h"
 #include "dec/runtime/trace.h"
@@ -121,6 +123,7 @@ class Worker {
   Tracer tracer_;  // before the sender and the sync, which record into it
   std::unique_ptr<AsyncSender> sender_;
   std::unique_ptr<GradSync> grad_sync_;
+  std::unique_ptr<GradReadyHooks> ready_hooks_;  // null under emulated speed or without replicas
   std::vector<Task> tasks_;
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
   std::map<std::pair<int, int>, std::pair<torch::Tensor, comm::Group::PendingRecv>>
