@@ -164,6 +164,15 @@ TEST(WorkerEquivalence, HierTrainHybridOnEmulatedLinksAndSpeeds) {
                     Emulated{shaper, 0.5});
 }
 
+TEST(WorkerEquivalence, DataParallelWithOneRankPaced) {
+  // Two buckets (fc2+fc1, then the convs). The paced rank marks its blocks
+  // ready after the whole backward, lowest first; the full-speed rank's hooks
+  // mark them during backward, highest first. The all-reduces must still
+  // pair up bucket by bucket.
+  expect_equivalent(make_plan({"edge", "cloud"}, {{{stage(0, 0, 4)}, 6, 2}, {{stage(1, 0, 4)}, 10, 2}}),
+                    Emulated{nullptr, 0.5});
+}
+
 TEST(WorkerEquivalence, TwoDevicesTwoPaths) {
   expect_equivalent(make_plan({"device0", "device1", "edge", "cloud"},
                               {{{stage(0, 0, 1), stage(2, 1, 2), stage(3, 2, 4)}, 8, 2},

@@ -22,6 +22,7 @@ GradSync::GradSync(std::vector<GroupBlocks> groups, double bucket_bytes, double 
     auto close = [&] {
       if (current.blocks.empty()) return;
       for (size_t l : current.blocks) buckets_of_block_[l].push_back(buckets_.size());
+      lane->buckets.push_back(buckets_.size());
       buckets_.push_back(std::move(current));
       current = Bucket{lane_index, {}, {}, 0};
       bytes = 0;
@@ -64,7 +65,7 @@ void GradSync::ready(size_t block) {
     Bucket& bucket = buckets_[b];
     DEC_ASSERT(bucket.pending > 0, "block ", block, " marked ready twice");
     if (--bucket.pending == 0) {
-      lanes_[bucket.lane]->queue.push_back(b);
+      bucket.ready = true;
       ++outstanding_;
     }
   }
@@ -78,7 +79,11 @@ void GradSync::wait() {
   }
   cv_.wait(lock, [this] { return outstanding_ == 0 || error_; });
   if (error_) std::rethrow_exception(error_);
-  for (auto& b : buckets_) b.pending = b.blocks.size();
+  for (auto& b : buckets_) {
+    b.pending = b.blocks.size();
+    b.ready = false;
+  }
+  for (auto& lane : lanes_) lane->next = 0;
 }
 
 void GradSync::reduce(Bucket& b, comm::Group& g) {
@@ -102,11 +107,11 @@ void GradSync::reduce(Bucket& b, comm::Group& g) {
 void GradSync::run(size_t lane_index) {
   Lane& lane = *lanes_[lane_index];
   std::unique_lock<std::mutex> lock(mu_);
+  auto next_ready = [&] { return lane.next < lane.buckets.size() && buckets_[lane.buckets[lane.next]].ready; };
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || !lane.queue.empty(); });
+    cv_.wait(lock, [&] { return stopping_ || next_ready(); });
     if (stopping_) return;
-    size_t b = lane.queue.front();
-    lane.queue.pop_front();
+    const size_t b = lane.buckets[lane.next++];
     const bool failed_before = error_ != nullptr;
     lock.unlock();
     std::exception_ptr failure;

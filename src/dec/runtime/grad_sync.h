@@ -11,8 +11,11 @@
 // goes on. wait() blocks until every bucket of the iteration is reduced and
 // copied back into the parameters' .grad.
 //
-// Collective order: every member launches a group's buckets in the same order
-// (bucket order is fixed by the plan), so Gloo's in-order matching holds.
+// Collective order: a group's thread reduces its buckets strictly in bucket
+// order (fixed by the plan), whatever order they become ready in, so every
+// member issues the same sequence of all-reduces and Gloo's in-order matching
+// holds even when members mark blocks ready in different orders (one rank's
+// hooks fire top block first, an emulated rank marks a whole stage at once).
 // Failure: the first exception of a reduction is rethrown by wait().
 // Thread safety: ready/wait from the executor's thread only.
 #pragma once
@@ -20,7 +23,6 @@
 #include <torch/torch.h>
 
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <map>
 #include <memory>
@@ -62,10 +64,12 @@ class GradSync {
     std::vector<size_t> blocks;
     std::vector<torch::Tensor> params;
     size_t pending = 0;                // blocks not yet ready this iteration
+    bool ready = false;                // GUARDED_BY(mu_): every block ready this iteration
   };
   struct Lane {
     comm::Group* group;
-    std::deque<size_t> queue;  // bucket indices
+    std::vector<size_t> buckets;  // this group's bucket indices, in reduction order
+    size_t next = 0;              // GUARDED_BY(mu_): position of the next bucket to reduce
     std::thread thread;
   };
   void run(size_t lane);
