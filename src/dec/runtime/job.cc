@@ -358,7 +358,9 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   while (step < total) {
     if (sampler.epoch() != epoch) sampler.set_epoch(epoch);
     torch::Tensor indices = sampler.batch_indices(batch_in_epoch, B);
-    IterationStats st = worker.step(train_set, indices);
+    // The next step follows at once (evaluation and checkpoints use other
+    // tags), so raw inputs of step + 1 may already cross the links.
+    IterationStats st = worker.step(train_set, indices, /*prefetch_next=*/step + 1 < total);
     ++step;
     ++batch_in_epoch;
     const bool epoch_done = batch_in_epoch == steps_per_epoch;

@@ -137,10 +137,11 @@ void Worker::build_tasks() {
     for (size_t j = 0; j < path.stages.size(); ++j) {
       if (path.stages[j].rank != rank_) continue;
       int64_t offset = path_offset[p];
-      // A source that only forwards raw samples has nothing to compute: its sends go
-      // first, so the link starts carrying them while this rank computes other
-      // paths' stages. Safe for the global order: such a task receives nothing.
-      const int forward_phase = (j == 0 && path.stages[j].empty()) ? -1 : 0;
+      // A stage that only forwards raw samples (a source or a relay before any
+      // computing stage) goes first, so the links start carrying them while this
+      // rank computes other paths' stages. Safe for the global order: such a task
+      // receives only from an earlier raw stage of its path, which sorts before it.
+      const int forward_phase = (path.stages[j].empty() && !needs_input_grad(path, j)) ? -1 : 0;
       for (int64_t k = 0; k < path.micro_batches; ++k) {
         keyed.push_back({{forward_phase, p, k, static_cast<int64_t>(j)},
                          {false, p, k, j, sizes[k], offset}});
@@ -166,29 +167,35 @@ torch::Tensor Worker::run_blocks(size_t begin, size_t end, torch::Tensor x) {
   return x;
 }
 
-void Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag) {
+size_t Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag) {
+  if (posted_.count({peer, tag})) return 0;  // prefetched by the previous step
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
   comm::Group::PendingRecv pending = world_.post_recv(t, peer, tag);
-  const bool fresh = posted_.emplace(std::make_pair(peer, tag), std::make_pair(t, pending)).second;
-  DEC_ASSERT(fresh, "receive from rank ", peer, " tag ", tag, " posted twice");
+  posted_.emplace(std::make_pair(peer, tag), std::make_pair(t, std::move(pending)));
+  return 1;
 }
 
-void Worker::post_receives() {
+size_t Worker::post_receives(bool raw_only) {
+  size_t n = 0;
   for (const Task& t : tasks_) {
     const PathPlan& path = plan_.paths[t.path];
     const Stage& st = path.stages[t.stage];
     const bool last = t.stage + 1 == path.stages.size();
     if (!t.backward && t.stage > 0) {
       const int prev = path.stages[t.stage - 1].rank;
-      post(activation_shape(st.begin, t.samples), torch::kFloat, prev,
-           tag_of(t.path, t.micro, kActivation));
-      post({t.samples}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels));
+      // Labels are always raw; activations are until some stage has computed.
+      if (!raw_only || !needs_input_grad(path, t.stage)) {
+        n += post(activation_shape(st.begin, t.samples), torch::kFloat, prev,
+                  tag_of(t.path, t.micro, kActivation));
+      }
+      n += post({t.samples}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels));
     }
-    if (t.backward && !last && (needs_input_grad(path, t.stage) || !st.empty())) {
-      post(activation_shape(st.end, t.samples), torch::kFloat, path.stages[t.stage + 1].rank,
-           tag_of(t.path, t.micro, kGradient));
+    if (!raw_only && t.backward && !last && (needs_input_grad(path, t.stage) || !st.empty())) {
+      n += post(activation_shape(st.end, t.samples), torch::kFloat, path.stages[t.stage + 1].rank,
+                tag_of(t.path, t.micro, kGradient));
     }
   }
+  return n;
 }
 
 torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char* what) {
@@ -304,7 +311,8 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   }
 }
 
-IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indices) {
+IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indices,
+                            bool prefetch_next) {
   DEC_ASSERT(indices.numel() == plan_.global_batch, "batch of ", indices.numel(), ", plan wants ",
              plan_.global_batch);
   IterationStats stats;
@@ -312,11 +320,13 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   auto start = Clock::now();
   if (optimizer_) optimizer_->zero_grad();
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
-  post_receives();
+  post_receives(/*raw_only=*/false);
   for (const Task& t : tasks_) {
     if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
   }
+  DEC_ASSERT(posted_.empty(), posted_.size(), " posted receives were never used");
+  const size_t prefetched = prefetch_next ? post_receives(/*raw_only=*/true) : 0;
 
   auto t0 = Clock::now();
   grad_sync_->wait();
@@ -335,7 +345,7 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   stats.send_wait_s = seconds_since(t0);
   stats.wall_s = seconds_since(start);
   stats.trace = tracer_.take();
-  DEC_ASSERT(posted_.empty(), posted_.size(), " posted receives were never used");
+  DEC_ASSERT(posted_.size() == prefetched, posted_.size(), " posted receives, ", prefetched, " prefetched");
   return stats;
 }
 

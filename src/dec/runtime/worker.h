@@ -70,7 +70,16 @@ class Worker {
 
   // One iteration over `indices` (the global batch, [B] int64 into `data`; only
   // sources read it). Throws PeerLost/Timeout from communication.
-  IterationStats step(const data::Dataset& data, const torch::Tensor& indices);
+  //
+  // `prefetch_next`: before waiting for the gradient sync, post this rank's
+  // receives of the next iteration's raw inputs (samples and labels that no
+  // parameter has touched yet), so that a source that only forwards can send
+  // them while this iteration ends: on a real link the upload of iteration
+  // i + 1 overlaps the all-reduce of iteration i. Every rank passes the same
+  // value, and true obliges the next call of step() on this Worker (no other
+  // plan's traffic in between on the same tags); pass false on the last step.
+  IterationStats step(const data::Dataset& data, const torch::Tensor& indices,
+                      bool prefetch_next = false);
 
   // Checkpoints: writes the blocks this rank owns (lowest rank of the block's
   // replica group); returns file -> sha256 for the manifest.
@@ -97,10 +106,12 @@ class Worker {
   void forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                IterationStats& stats);
   void backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats);
-  // Posts every receive of the iteration, so senders can transmit while this
-  // rank computes; recv() then waits for the posted one.
-  void post_receives();
-  void post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
+  // Posts the iteration's receives not posted yet (all, or only the raw
+  // inputs), so senders can transmit while this rank computes; recv() then
+  // waits for the posted one. Returns how many it posted.
+  size_t post_receives(bool raw_only);
+  // Posts one receive unless it is posted already; returns 1 if it posted.
+  size_t post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
   torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
   // Runs `compute` on this thread, stretched to the emulated speed; adds its time
   // to stats.compute_s and a "compute" span.
