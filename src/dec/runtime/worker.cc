@@ -153,6 +153,14 @@ void Worker::build_tasks() {
   }
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) { return a.key < b.key; });
   for (auto& k : keyed) tasks_.push_back(k.task);
+  // Messages that no parameter has touched: labels, and samples until a stage computes.
+  for (const Task& t : tasks_) {
+    if (t.backward || t.stage == 0) continue;
+    const PathPlan& path = plan_.paths[t.path];
+    const int prev = path.stages[t.stage - 1].rank;
+    raw_keys_.insert({prev, tag_of(t.path, t.micro, kLabels)});
+    if (!needs_input_grad(path, t.stage)) raw_keys_.insert({prev, tag_of(t.path, t.micro, kActivation)});
+  }
 }
 
 std::vector<int64_t> Worker::activation_shape(size_t boundary, int64_t batch) const {
@@ -175,27 +183,22 @@ size_t Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int pee
   return 1;
 }
 
-size_t Worker::post_receives(bool raw_only) {
-  size_t n = 0;
+void Worker::post_receives() {
   for (const Task& t : tasks_) {
     const PathPlan& path = plan_.paths[t.path];
     const Stage& st = path.stages[t.stage];
     const bool last = t.stage + 1 == path.stages.size();
     if (!t.backward && t.stage > 0) {
       const int prev = path.stages[t.stage - 1].rank;
-      // Labels are always raw; activations are until some stage has computed.
-      if (!raw_only || !needs_input_grad(path, t.stage)) {
-        n += post(activation_shape(st.begin, t.samples), torch::kFloat, prev,
-                  tag_of(t.path, t.micro, kActivation));
-      }
-      n += post({t.samples}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels));
+      post(activation_shape(st.begin, t.samples), torch::kFloat, prev,
+           tag_of(t.path, t.micro, kActivation));
+      post({t.samples}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels));
     }
-    if (!raw_only && t.backward && !last && (needs_input_grad(path, t.stage) || !st.empty())) {
-      n += post(activation_shape(st.end, t.samples), torch::kFloat, path.stages[t.stage + 1].rank,
-                tag_of(t.path, t.micro, kGradient));
+    if (t.backward && !last && (needs_input_grad(path, t.stage) || !st.empty())) {
+      post(activation_shape(st.end, t.samples), torch::kFloat, path.stages[t.stage + 1].rank,
+           tag_of(t.path, t.micro, kGradient));
     }
   }
-  return n;
 }
 
 torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char* what) {
@@ -204,6 +207,9 @@ torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char*
   torch::Tensor t = it->second.first;
   comm::Group::PendingRecv pending = std::move(it->second.second);
   posted_.erase(it);
+  // Double buffering of raw inputs: the next iteration's message on this
+  // (peer, tag) may come as soon as this one is taken.
+  if (prefetch_next_ && raw_keys_.count({peer, tag})) post(t.sizes().vec(), t.scalar_type(), peer, tag);
   auto t0 = Clock::now();
   pending.wait();
   const auto t1 = Clock::now();
@@ -320,13 +326,15 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   auto start = Clock::now();
   if (optimizer_) optimizer_->zero_grad();
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
-  post_receives(/*raw_only=*/false);
+  prefetch_next_ = prefetch_next;
+  post_receives();
   for (const Task& t : tasks_) {
     if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
   }
-  DEC_ASSERT(posted_.empty(), posted_.size(), " posted receives were never used");
-  const size_t prefetched = prefetch_next ? post_receives(/*raw_only=*/true) : 0;
+  const size_t prefetched = prefetch_next ? raw_keys_.size() : 0;
+  DEC_ASSERT(posted_.size() == prefetched, posted_.size(), " receives posted at the end of a step, ", prefetched,
+             " prefetched");
 
   auto t0 = Clock::now();
   grad_sync_->wait();
@@ -345,7 +353,6 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   stats.send_wait_s = seconds_since(t0);
   stats.wall_s = seconds_since(start);
   stats.trace = tracer_.take();
-  DEC_ASSERT(posted_.size() == prefetched, posted_.size(), " posted receives, ", prefetched, " prefetched");
   return stats;
 }
 

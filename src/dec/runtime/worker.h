@@ -22,6 +22,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,13 +72,13 @@ class Worker {
   // One iteration over `indices` (the global batch, [B] int64 into `data`; only
   // sources read it). Throws PeerLost/Timeout from communication.
   //
-  // `prefetch_next`: before waiting for the gradient sync, post this rank's
-  // receives of the next iteration's raw inputs (samples and labels that no
-  // parameter has touched yet), so that a source that only forwards can send
-  // them while this iteration ends: on a real link the upload of iteration
-  // i + 1 overlaps the all-reduce of iteration i. Every rank passes the same
-  // value, and true obliges the next call of step() on this Worker (no other
-  // plan's traffic in between on the same tags); pass false on the last step.
+  // `prefetch_next`: as each raw input of this iteration (samples and labels
+  // that no parameter has touched yet) is taken, post the receive of the next
+  // iteration's message on the same peer and tag. A source that only forwards
+  // then sends iteration i + 1 while i computes and syncs: on a real link
+  // (Gloo's send waits for its receive) the upload never idles. Every rank
+  // passes the same value, and true obliges the next call of step() on this
+  // Worker (no other traffic on these tags in between); false on the last step.
   IterationStats step(const data::Dataset& data, const torch::Tensor& indices,
                       bool prefetch_next = false);
 
@@ -106,10 +107,10 @@ class Worker {
   void forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                IterationStats& stats);
   void backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats);
-  // Posts the iteration's receives not posted yet (all, or only the raw
-  // inputs), so senders can transmit while this rank computes; recv() then
-  // waits for the posted one. Returns how many it posted.
-  size_t post_receives(bool raw_only);
+  // Posts the iteration's receives not posted yet (prefetched ones are), so
+  // senders can transmit while this rank computes; recv() then waits for the
+  // posted one.
+  void post_receives();
   // Posts one receive unless it is posted already; returns 1 if it posted.
   size_t post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
   torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
@@ -139,6 +140,8 @@ class Worker {
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
   std::map<std::pair<int, int>, std::pair<torch::Tensor, comm::Group::PendingRecv>>
       posted_;  // (peer, tag) -> buffer and its receive, this iteration
+  std::set<std::pair<int, int>> raw_keys_;   // (peer, tag) of raw inputs this rank receives
+  bool prefetch_next_ = false;               // this step re-posts raw receives for the next
   std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
