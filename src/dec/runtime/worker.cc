@@ -175,12 +175,11 @@ torch::Tensor Worker::run_blocks(size_t begin, size_t end, torch::Tensor x) {
   return x;
 }
 
-size_t Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag) {
-  if (posted_.count({peer, tag})) return 0;  // prefetched by the previous step
+void Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag) {
+  if (posted_.count({peer, tag})) return;  // prefetched by the previous step
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
   comm::Group::PendingRecv pending = world_.post_recv(t, peer, tag);
   posted_.emplace(std::make_pair(peer, tag), std::make_pair(t, std::move(pending)));
-  return 1;
 }
 
 void Worker::post_receives() {
@@ -229,7 +228,6 @@ void Worker::timed_compute(IterationStats& stats, bool stretch, const Task& t, c
   stats.compute_s += dt;
   tracer_.add("compute", t0, Clock::now(), str(what, " p", t.path, " mb", t.micro));
 }
-
 
 void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                      IterationStats& stats) {

@@ -111,8 +111,8 @@ class Worker {
   // senders can transmit while this rank computes; recv() then waits for the
   // posted one.
   void post_receives();
-  // Posts one receive unless it is posted already; returns 1 if it posted.
-  size_t post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
+  // Posts one receive unless it is posted already (prefetched).
+  void post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
   torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
   // Runs `compute` on this thread, stretched to the emulated speed; adds its time
   // to stats.compute_s and a "compute" span.
