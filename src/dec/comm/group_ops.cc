@@ -131,22 +131,7 @@ void Group::flush() {
   s.throw_if_failed();
 }
 
-void Group::recv(at::Tensor& tensor, int peer, int tag) {
-  State& s = *state_;
-  check_buffer(tensor, "recv");
-  DEC_ASSERT(peer != s.rank, "recv from self (rank ", s.rank, ")");
-  DEC_ASSERT(peer >= 0 && peer < size(), "recv from group rank ", peer, " of ", size());
-  DEC_ASSERT(tag >= 0, "negative tag ", tag);
-  const std::uint64_t bytes = nbytes(tensor);
-  if (bytes == 0) return;
-  Clock& clock = *s.world->clock;
-  const double t0 = clock.now();
-  s.guarded("recv failed", s.at_peer(peer, tag), [&] {
-    std::vector<at::Tensor> v{tensor};
-    wait(s.pg->recv(v, peer, tag), s.world->options.timeout);
-  });
-  s.world->counters->add_recv(s.members[peer], bytes, clock.now() - t0);
-}
+void Group::recv(at::Tensor& tensor, int peer, int tag) { post_recv(tensor, peer, tag).wait(); }
 
 Group::PendingRecv Group::post_recv(at::Tensor& tensor, int peer, int tag) {
   State& s = *state_;

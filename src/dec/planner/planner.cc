@@ -182,8 +182,6 @@ class Search {
       r.message = proven_ ? "skipped: the bound search proved the plan optimal"
                           : str("skipped: ", full.milp().num_integers(), " integer variables");
     }
-    const double lp_bound = lp_bound_;
-    const std::string& lp_note = lp_note_;
 
     if (best_.empty()) {
       if (r.status == SolveStatus::kInfeasible) {
@@ -205,15 +203,15 @@ class Search {
     // An infeasible pruned model proves the incumbent optimal.
     const double milp_bound = r.status == SolveStatus::kFailed ? -kInf
                               : r.status == SolveStatus::kInfeasible ? prune : r.bound;
-    rep.bound = std::min(std::max(milp_bound, lp_bound), best_s_);
+    rep.bound = std::min(std::max(milp_bound, lp_bound_), best_s_);
     rep.gap = std::isfinite(rep.bound) ? std::max(0.0, (best_s_ - rep.bound) / best_s_) : kInf;
     rep.status = rep.gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
-    if (milp_bound >= lp_bound && std::isfinite(milp_bound)) {
+    if (milp_bound >= lp_bound_ && std::isfinite(milp_bound)) {
       rep.bound_method = str("CBC branch-and-bound on the full MILP (", full.milp().num_vars(), " variables, ",
                              full.milp().num_integers(), " integer, ", full.milp().num_rows(), " rows; ",
                              r.message, ")");
-    } else if (std::isfinite(lp_bound)) {
-      rep.bound_method = lp_note + (run_full ? str("; the full MILP: ", status_name(r.status), ", ", r.message)
+    } else if (std::isfinite(lp_bound_)) {
+      rep.bound_method = lp_note_ + (run_full ? str("; the full MILP: ", status_name(r.status), ", ", r.message)
                                              : str("; full MILP ", r.message));
     } else {
       rep.bound_method = str("none: the full MILP ended with '", status_name(r.status), "' (", r.message, ")");

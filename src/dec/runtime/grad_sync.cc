@@ -64,10 +64,7 @@ void GradSync::ready(size_t block) {
   for (size_t b : it->second) {
     Bucket& bucket = buckets_[b];
     DEC_ASSERT(bucket.pending > 0, "block ", block, " marked ready twice");
-    if (--bucket.pending == 0) {
-      bucket.ready = true;
-      ++outstanding_;
-    }
+    if (--bucket.pending == 0) ++outstanding_;
   }
   cv_.notify_all();
 }
@@ -79,10 +76,7 @@ void GradSync::wait() {
   }
   cv_.wait(lock, [this] { return outstanding_ == 0 || error_; });
   if (error_) std::rethrow_exception(error_);
-  for (auto& b : buckets_) {
-    b.pending = b.blocks.size();
-    b.ready = false;
-  }
+  for (auto& b : buckets_) b.pending = b.blocks.size();
   for (auto& lane : lanes_) lane->next = 0;
 }
 
@@ -107,7 +101,7 @@ void GradSync::reduce(Bucket& b, comm::Group& g) {
 void GradSync::run(size_t lane_index) {
   Lane& lane = *lanes_[lane_index];
   std::unique_lock<std::mutex> lock(mu_);
-  auto next_ready = [&] { return lane.next < lane.buckets.size() && buckets_[lane.buckets[lane.next]].ready; };
+  auto next_ready = [&] { return lane.next < lane.buckets.size() && buckets_[lane.buckets[lane.next]].pending == 0; };
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || next_ready(); });
     if (stopping_) return;

@@ -63,8 +63,7 @@ class GradSync {
     size_t lane;                       // index into lanes_
     std::vector<size_t> blocks;
     std::vector<torch::Tensor> params;
-    size_t pending = 0;                // blocks not yet ready this iteration
-    bool ready = false;                // GUARDED_BY(mu_): every block ready this iteration
+    size_t pending = 0;                // GUARDED_BY(mu_): blocks not yet ready this iteration
   };
   struct Lane {
     comm::Group* group;
