@@ -17,16 +17,26 @@ declare -A input=([W1]=1x28x28 [W2]=3x96x96 [W3]=1x28x28)
 declare -A batch=([W1]=64 [W2]=32 [W3]=64)
 declare -A micro=([W1]=16 [W2]=8 [W3]=16)
 
-for w in W1 W2 W3; do
-  [[ -f "$out/$w.profile.json" ]] ||
+# A profile per workload and emulated speed (dec profile --speed: block times at
+# full speed divided by it, plus the task overhead an emulated node pays).
+profile() {  # workload speed -> path
+  local w=$1 v=$2 f
+  if [[ $v == 1 ]]; then f="$out/$w.profile.json"; else f="$out/$w.speed-$v.profile.json"; fi
+  [[ -f $f ]] ||
     "$dec" profile --model "${model[$w]}" --input "${input[$w]}" --micro-batch "${micro[$w]}" \
-      --optimizer adam --threads 1 --out "$out/$w.profile.json" >/dev/null
-done
+      --optimizer adam --threads 1 --speed "$v" --out "$f" >/dev/null
+  echo "$f"
+}
 
 for s in S1 S2 S2-fast S3 S3-cat1 S4a S4b; do
   for w in W1 W2 W3; do
     sed -E "s/^(  batch: )[0-9]+/\1${batch[$w]}/" "$root/scenarios/$s.yaml" >"$out/$s.$w.yaml"
-    "$dec" plan --cluster "$out/$s.$w.yaml" --profile "$out/$w.profile.json" \
+    # Each node slower than 1 names the profile measured at its speed.
+    for v in $(grep -oE 'speed: *[0-9.]+' "$root/scenarios/$s.yaml" | grep -oE '[0-9.]+$' | sort -u); do
+      [[ $v == 1 ]] && continue
+      sed -i -E "s#(speed: *${v//./\\.})([,}])#\1, profile: $(profile "$w" "$v")\2#" "$out/$s.$w.yaml"
+    done
+    "$dec" plan --cluster "$out/$s.$w.yaml" --profile "$(profile "$w" 1)" \
       --out "$out/$s.$w.plan.json" --svg "$out/$s.$w.svg" >"$out/$s.$w.txt"
   done
 done

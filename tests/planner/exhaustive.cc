@@ -57,10 +57,12 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
         act += b * in.blocks[l].saved_bytes;
         c.holds[k] |= uint64_t{1} << l;
       }
-      c.node_load[k] += work;
-      c.node_act[k] += act;
-      tn[j] = work / M;
       used[j] = end > begin;
+      // Every micro-batch's forward and backward is a task on a node that runs blocks.
+      const double tasks = used[j] ? 2 * M * in.nodes[k].task_s : 0;
+      c.node_load[k] += work + tasks;
+      c.node_act[k] += act;
+      tn[j] = (work + tasks) / M;
     }
     for (int h = 0; h < m; ++h) {
       const LinkData& link = in.links[path.links[h]];
@@ -68,8 +70,10 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       // Raw input forward only; an activation forward and its gradient back.
       const double per_sample = cut == 0 ? in.input_bytes : 2 * in.blocks[cut - 1].out_bytes;
       c.link_bytes[path.links[h]] += b * per_sample;
-      th[h] = b * per_sample / (M * link.bytes_per_s);
-      lat += cut == 0 ? link.latency_s : 2 * link.latency_s;
+      // Raw input is prefetched an iteration ahead: it costs the link's load
+      // but no time in the pipeline's fill.
+      th[h] = cut == 0 ? 0 : b * per_sample / (M * link.bytes_per_s);
+      lat += cut == 0 ? 0 : 2 * link.latency_s;
     }
     if (m == 0) continue;
     double stages = 0;
@@ -77,7 +81,8 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
     for (double t : th) stages += t;
     for (int j = 0; j <= m; ++j)
       if (used[j]) c.terms.push_back({false, path.nodes[j], stages - tn[j] + lat});
-    for (int h = 0; h < m; ++h) c.terms.push_back({true, path.links[h], stages - th[h] + lat});
+    for (int h = 0; h < m; ++h)
+      if (pc.cuts[h] > 0) c.terms.push_back({true, path.links[h], stages - th[h] + lat});
   }
   return c;
 }
@@ -153,8 +158,11 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
   }
   for (size_t k = 0; k < N; ++k) {
     double mem = act[k];
-    for (int l = 0; l < L; ++l)
-      if (holds[k] >> l & 1) mem += 2 * in.blocks[l].param_bytes + in.blocks[l].optim_bytes;
+    for (int l = 0; l < L; ++l) {
+      if (!(holds[k] >> l & 1)) continue;
+      mem += 2 * in.blocks[l].param_bytes + in.blocks[l].optim_bytes;
+      load[k] += in.nodes[k].opt_s[l];  // the optimizer steps each held block once
+    }
     if (mem > in.nodes[k].memory_bytes * (1 + kMemorySlack)) return false;
   }
   std::vector<double> link_s(E);

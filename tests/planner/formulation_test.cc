@@ -51,7 +51,7 @@ TEST(Formulation, MatchesExhaustiveOnRandomChains) {
         << "milp objective " << r.objective << " exhaustive " << ref.best_s;
   }
   std::printf("[ info ] %d feasible and %d infeasible instances matched\n", feasible, infeasible);
-  EXPECT_GT(infeasible, kInstances / 20);
+  EXPECT_GE(infeasible, kInstances / 20);  // both kinds are exercised
   EXPECT_GT(feasible, kInstances / 2);
 }
 

@@ -24,12 +24,14 @@ double draw_profile(Draws& r, int L, profile::ModelProfile* out) {
   p.model_hash = "random";
   p.input_bytes = r.logu(1e4, 1e6);
   p.micro_batch = 1;
+  p.task_s = r.pick(0, 1) ? r.logu(1e-4, 2e-2) : 0;
   double static_total = 0;
   for (int l = 0; l < L; ++l) {
     profile::BlockProfile b;
     b.name = "b" + std::to_string(l);
     b.fwd_s = r.logu(2e-4, 5e-3);
     b.bwd_s = b.fwd_s * r.uni(1, 2.5);
+    b.opt_s = r.pick(0, 1) ? r.logu(1e-5, 2e-2) : 0;
     b.out_bytes = r.logu(1e3, 2e6);
     b.saved_bytes = b.out_bytes * r.uni(0, 2);
     b.param_bytes = r.logu(1e3, 3e7);

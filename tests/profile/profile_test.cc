@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "dec/core/error.h"
 #include "dec/model/model.h"
@@ -51,7 +52,34 @@ TEST(Profiler, OutputIsSaneAndMatchesTheModel) {
 
 TEST(Profiler, AdamDoublesOptimizerState) {
   ModelProfile p = measure_small("lenet5", "adam");
-  for (const auto& b : p.blocks) EXPECT_DOUBLE_EQ(b.optim_bytes, 2 * b.param_bytes) << b.name;
+  for (const auto& b : p.blocks) {
+    EXPECT_DOUBLE_EQ(b.optim_bytes, 2 * b.param_bytes) << b.name;
+    EXPECT_GT(b.opt_s, 0) << b.name;  // every LeNet block has parameters
+  }
+  EXPECT_EQ(p.task_s, 0);  // full speed: no emulation overhead
+}
+
+TEST(Profiler, EmulatedSpeedScalesBlocksAndMeasuresTheTaskOverhead) {
+  torch::set_num_threads(1);
+  ProfileOptions o;
+  o.micro_batch = 8;
+  o.warmup = 1;
+  o.repeats = 3;
+  o.speed = 0.25;
+  o.paced_budget_s = 0.5;
+  ModelProfile p = measure(model::make_model("lenet5"), o);
+  EXPECT_DOUBLE_EQ(p.speed, 0.25);
+  EXPECT_GE(p.task_s, 0);
+  EXPECT_TRUE(std::isfinite(p.task_s));
+  // Block times are full-speed times divided by the speed: a LeNet block at a
+  // quarter of a core still takes well under a millisecond per sample, but
+  // more than a microsecond.
+  for (const auto& b : p.blocks) {
+    EXPECT_GT(b.fwd_s, 1e-6) << b.name;
+    EXPECT_LT(b.fwd_s, 1e-2) << b.name;
+  }
+  o.speed = 0;
+  EXPECT_THROW(measure(model::make_model("lenet5"), o), ConfigError);
 }
 
 TEST(Profiler, RejectsBadOptions) {
@@ -69,7 +97,15 @@ TEST(ProfileFormat, RoundTripsAndScales) {
   EXPECT_EQ(to_json(q), to_json(p));
   ModelProfile slow = scaled(p, 0.1);
   EXPECT_NEAR(slow.blocks[0].fwd_s, p.blocks[0].fwd_s * 10, 1e-15);
+  EXPECT_NEAR(slow.blocks[0].opt_s, p.blocks[0].opt_s * 10, 1e-15);
   EXPECT_DOUBLE_EQ(slow.speed, 0.1);
+  // Profiles written before opt_s and task_s existed still load, with zeros.
+  nlohmann::json j = nlohmann::json::parse(to_json(p));
+  j.erase("task_s");
+  for (auto& b : j["blocks"]) b.erase("opt_s");
+  ModelProfile old = from_json(j.dump(), "old.json");
+  EXPECT_EQ(old.task_s, 0);
+  EXPECT_EQ(old.blocks[0].opt_s, 0);
 }
 
 TEST(ProfileFormat, RejectsBadFilesNamingThem) {

@@ -76,7 +76,7 @@ RankParams run_plan(const ExecPlan& plan, const model::ModelSpec& spec, const Em
     WorkerOptions wo;
     wo.seed = kSeed;
     wo.optimizer = sgd();
-    if (rv.rank() == 0) wo.pacer = make_speed_pacer(emu.rank0_speed);
+    if (rv.rank() == 0) wo.pacer = profile::make_speed_pacer(emu.rank0_speed);
     Worker worker(plan, spec, world, wo);
     worker.broadcast_parameters();
     data::Dataset data = dataset();

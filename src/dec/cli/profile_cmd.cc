@@ -39,6 +39,10 @@ void add_profile_command(CLI::App& app) {
   cmd->add_option("--optimizer", f->o.optimizer, "sgd or adam (sizes optimizer state)")
       ->capture_default_str();
   cmd->add_option("--node", f->o.node, "Name of this node, recorded in the profile");
+  cmd->add_option("--speed", f->o.speed,
+                  "Emulated speed in (0, 1]: time each piece stretched as `dec launch --emulate` "
+                  "runs a node of this speed (one thread)")
+      ->capture_default_str();
   cmd->add_option("--threads", f->threads, "Torch intra-op threads (default: all cores)");
   cmd->add_option("--out", f->out, "Write the profile JSON here");
   cmd->add_option("--format", f->format, "text or json (stdout)")->check(CLI::IsMember({"text", "json"}));
@@ -53,22 +57,25 @@ void add_profile_command(CLI::App& app) {
       std::fputs(profile::to_json(p).c_str(), stdout);
       return;
     }
-    std::printf("%s %s, micro-batch %d, %d threads, %d repeats (median, spread = (max-min)/median)\n",
+    std::printf("%s %s, micro-batch %d, %d threads, %d repeats, speed %g (median, spread = (max-min)/median)\n",
                 p.model.c_str(), model::format_shape(p.input_shape).c_str(), p.micro_batch,
-                p.threads, p.repeats);
-    std::printf("%-14s %12s %7s %12s %7s %11s %11s %11s %10s\n", "block", "fwd/sample", "spread",
-                "bwd/sample", "spread", "out/sample", "saved/smpl", "params", "MFLOPs");
-    double sum = 0;
+                p.threads, p.repeats, p.speed);
+    std::printf("%-14s %12s %7s %12s %7s %10s %11s %11s %11s %10s\n", "block", "fwd/sample", "spread",
+                "bwd/sample", "spread", "opt step", "out/sample", "saved/smpl", "params", "MFLOPs");
+    double sum = 0, opt = 0;
     for (const auto& b : p.blocks) {
-      std::printf("%-14s %12s %6.1f%% %12s %6.1f%% %11s %11s %11s %10.2f\n", b.name.c_str(),
+      std::printf("%-14s %12s %6.1f%% %12s %6.1f%% %10s %11s %11s %11s %10.2f\n", b.name.c_str(),
                   format_seconds(b.fwd_s).c_str(), 100 * b.fwd_spread,
                   format_seconds(b.bwd_s).c_str(), 100 * b.bwd_spread,
+                  format_seconds(b.opt_s).c_str(),
                   format_bytes(b.out_bytes).c_str(), format_bytes(b.saved_bytes).c_str(),
                   format_bytes(b.param_bytes).c_str(), b.flops / 1e6);
       sum += b.fwd_s + b.bwd_s;
+      opt += b.opt_s;
     }
-    std::printf("sum of blocks %s per sample; whole model %s per sample; ratio %.3f\n",
-                format_seconds(sum).c_str(), format_seconds(p.whole_s).c_str(), p.block_sum_ratio);
+    std::printf("sum of blocks %s per sample; whole model %s per sample; ratio %.3f; optimizer step %s per iteration\n",
+                format_seconds(sum).c_str(), format_seconds(p.whole_s).c_str(), p.block_sum_ratio,
+                format_seconds(opt).c_str());
     if (!f->out.empty()) std::printf("wrote %s\n", f->out.c_str());
   });
 }

@@ -73,8 +73,9 @@ Node parse_node(const Field& f) {
   DEC_CHECK(t.has_value(), ConfigError, kWhat, f.where("tier"), "unknown tier '", tier,
             "' (expected device, edge or cloud)");
   n.tier = *t;
-  DEC_CHECK(f.has("speed") != f.has("profile"), ConfigError, kWhat, f.where("speed"),
-            "give exactly one of 'speed' (a factor on the reference profile) or 'profile' (a file)");
+  // Both may be given: the profile then plans, and the speed is what `--emulate` paces.
+  DEC_CHECK(f.has("speed") || f.has("profile"), ConfigError, kWhat, f.where("speed"),
+            "give 'speed' (a factor on the reference profile) or 'profile' (a file), or both");
   if (f.has("speed")) n.speed = f.child("speed").as<double>("a number");
   if (f.has("profile")) n.profile = f.child("profile").text();
   Field mem = f.child("memory");

@@ -13,6 +13,16 @@ std::pair<int, int> node_range(const Instance& in, int path, const PathChoice& c
   return {begin, end};
 }
 
+namespace {
+
+// A hop with cut 0 carries raw samples (and labels) that no stage has touched:
+// the runtime prefetches them an iteration ahead (docs/runtime.md), so such a
+// hop is busy for its load but adds neither its transfer nor its latency to
+// the pipeline's fill.
+bool carries_raw(const PathChoice& c, size_t h) { return c.cuts[h] == 0; }
+
+}  // namespace
+
 void check_structure(const Instance& in, const Structure& s) {
   DEC_ASSERT(s.size() == in.paths.size(), "structure has ", s.size(), " paths, instance ",
              in.paths.size());
@@ -53,7 +63,10 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   ev.holds.assign(N, std::vector<char>(L, 0));
 
   // Per path and stage, one micro-batch's time: nodes then hops.
-  std::vector<std::vector<double>> t_node(in.paths.size()), t_hop(in.paths.size());
+  std::vector<std::vector<double>>& t_node = ev.path_node_s;
+  std::vector<std::vector<double>>& t_hop = ev.path_hop_s;
+  t_node.resize(in.paths.size());
+  t_hop.resize(in.paths.size());
   for (size_t p = 0; p < in.paths.size(); ++p) {
     const PathData& path = in.paths[p];
     const PathChoice& c = s[p];
@@ -70,21 +83,22 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
         saved += in.blocks[l].saved_bytes;
         ev.holds[k][l] = 1;
       }
-      ev.node_compute_s[k] += b * step;
       ev.node_activation_bytes[k] += b * saved;
       if (end > begin) ev.node_samples[k] += c.samples;
-      t_node[p][j] = b * step / M;
+      t_node[p][j] = b * step / M + (end > begin ? kTasksPerStage * in.nodes[k].task_s : 0);
+      ev.node_compute_s[k] += M * t_node[p][j];
     }
     for (size_t h = 0; h < path.links.size(); ++h) {
       const LinkData& link = in.links[path.links[h]];
       const double bytes = b * in.hop_bytes_per_sample(c.cuts[h]);
       ev.link_activation_bytes[path.links[h]] += bytes;
       t_hop[p][h] = bytes / (M * link.bytes_per_s);
-      ev.path_latency_s[p] += link.latency_s * (c.cuts[h] > 0 ? 2 : 1);
+      if (!carries_raw(c, h)) ev.path_latency_s[p] += 2 * link.latency_s;
     }
     double fill = ev.path_latency_s[p];
     for (double t : t_node[p]) fill += t;
-    for (double t : t_hop[p]) fill += t;
+    for (size_t h = 0; h < path.links.size(); ++h)
+      if (!carries_raw(c, h)) fill += t_hop[p][h];
     ev.path_fill_s[p] = fill;
   }
 
@@ -102,8 +116,11 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   }
 
   for (size_t k = 0; k < N; ++k) {
-    for (int l = 0; l < L; ++l)
-      if (ev.holds[k][l]) ev.node_static_bytes[k] += in.static_bytes(l);
+    for (int l = 0; l < L; ++l) {
+      if (!ev.holds[k][l]) continue;
+      ev.node_static_bytes[k] += in.static_bytes(l);
+      ev.node_compute_s[k] += in.nodes[k].opt_s[l];  // once per iteration, after the sync
+    }
     if (ev.node_memory_bytes(static_cast<int>(k)) > in.nodes[k].memory_bytes * (1 + kMemorySlack)) {
       ev.fits = false;
       ev.over_memory.push_back(static_cast<int>(k));
@@ -163,6 +180,7 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       consider(t);
     }
     for (size_t h = 0; h < path.links.size(); ++h) {
+      if (carries_raw(c, h)) continue;  // prefetched: its load alone is a term
       TimeTerm t = link_term(path.links[h]);
       t.path = static_cast<int>(p);
       t.fill_s = stages - t_hop[p][h];

@@ -53,10 +53,14 @@ struct Evaluation {
   TimeTerm critical;                 // the term that sets iteration_s
   bool fits = true;                  // every node within its memory cap
   std::vector<int> over_memory;      // nodes over their cap
+  // node_compute_s: per iteration, tasks and optimizer steps included.
   std::vector<double> node_compute_s, node_static_bytes, node_activation_bytes;
   std::vector<int64_t> node_samples; // samples whose blocks (some) run on the node
   std::vector<double> link_activation_bytes, link_sync_bytes, link_s;
-  std::vector<double> path_fill_s;   // one micro-batch through all stages + latencies
+  // Per path, one micro-batch's time on each node (its tasks included) and hop.
+  std::vector<std::vector<double>> path_node_s, path_hop_s;
+  // One micro-batch through all stages + latencies (hops that carry raw input excluded).
+  std::vector<double> path_fill_s;
   std::vector<double> path_latency_s;
   std::vector<std::vector<char>> holds;  // holds[node][block]
   double node_memory_bytes(int k) const { return node_static_bytes[k] + node_activation_bytes[k]; }

@@ -26,7 +26,6 @@ std::vector<BlockRange> as_ranges(const std::vector<char>& held) {
 Plan describe(const Instance& in, const Structure& s, const std::string& kind) {
   const Evaluation ev = evaluate(in, s);
   const int L = in.num_blocks();
-  const double M = in.micro_batches;
   Plan plan;
   plan.kind = kind;
   plan.cluster = in.cluster_name;
@@ -47,15 +46,9 @@ Plan describe(const Instance& in, const Structure& s, const std::string& kind) {
       q.nodes.push_back(in.nodes[k].name);
       auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
       q.ranges.push_back({begin, end});
-      double step = 0;
-      for (int l = begin; l < end; ++l) step += in.nodes[k].step_s[l];
-      q.node_s.push_back(static_cast<double>(c.samples) * step / M);
     }
-    for (size_t h = 0; h < path.links.size(); ++h) {
-      const LinkData& link = in.links[path.links[h]];
-      q.hop_s.push_back(static_cast<double>(c.samples) * in.hop_bytes_per_sample(c.cuts[h]) /
-                        (M * link.bytes_per_s));
-    }
+    q.node_s = ev.path_node_s[p];
+    q.hop_s = ev.path_hop_s[p];
     q.samples = c.samples;
     q.micro_batches = static_cast<int>(std::min<int64_t>(in.micro_batches, c.samples));
     q.latency_s = ev.path_latency_s[p];

@@ -80,6 +80,34 @@ LinExpr Formulation::hop_bytes(int p, int h) const {
   return e;
 }
 
+// The same bytes when the hop carries activations (cut >= 1), and 0 when it
+// carries raw input: y[h][0] is b exactly when cut >= 1, and every y[h][.] is 0
+// otherwise.
+LinExpr Formulation::activation_hop_bytes(int p, int h) const {
+  const int L = in_.num_blocks();
+  LinExpr e = in_.hop_bytes_per_sample(0) * y(p, h, 0);
+  for (int c = 1; c < L; ++c)
+    e.add(y(p, h, c - 1), in_.hop_bytes_per_sample(c) - in_.hop_bytes_per_sample(c - 1));
+  return e;
+}
+
+// 1 iff node j of path p runs some block: the source iff block 0 runs before
+// hop 0, the last node iff the path is used, a middle node by u >= x (a
+// larger u only adds the node's tasks and its pipelined term, so an optimum
+// has u = max x).
+LinExpr Formulation::runs(int p, int j) {
+  const int L = in_.num_blocks(), m = in_.paths[p].hops();
+  if (j == m) return LinExpr::var(pv_[p].v);
+  if (j == 0) return P(p, 0, 0);
+  auto [it, fresh] = used_.emplace(std::make_pair(path_rep_[p], j), -1);
+  if (fresh) {
+    it->second = milp_.add_var(str("u_", p, "_", j), 0, 1, false);
+    for (int l = 0; l < L; ++l)
+      milp_.add_ge(str("u>=x_", p, "_", j, "_", l), LinExpr::var(it->second) - P(p, j, l) + P(p, j - 1, l), 0);
+  }
+  return LinExpr::var(it->second);
+}
+
 void Formulation::add_path_vars() {
   const int L = in_.num_blocks();
   pv_.resize(in_.paths.size());
@@ -362,6 +390,7 @@ void Formulation::add_loads_and_time() {
   const size_t N = in_.nodes.size(), E = in_.links.size();
   tn_.resize(in_.paths.size());
   th_.resize(in_.paths.size());
+  tf_.resize(in_.paths.size());
   fill_.assign(in_.paths.size(), -1);
   std::vector<LinExpr> node_sum(N), link_sum(E);
   for (size_t p = 0; p < in_.paths.size(); ++p) {
@@ -370,6 +399,7 @@ void Formulation::add_loads_and_time() {
     if (rep != pi) {  // a symmetric copy: same stage times and fill
       tn_[p] = tn_[rep];
       th_[p] = th_[rep];
+      tf_[p] = tf_[rep];
       fill_[p] = fill_[rep];
     } else {
       LinExpr fill;
@@ -378,7 +408,8 @@ void Formulation::add_loads_and_time() {
         LinExpr work;  // seconds of compute on k for path p, all samples
         for (int l = 0; l < L; ++l) work.add(y(pi, jj, l) - y(pi, jj - 1, l), in_.nodes[k].step_s[l]);
         const int t = milp_.add_var(str("tn_", p, "_", j), 0, kInf, false);
-        milp_.add_eq(str("tn=_", p, "_", j), LinExpr::var(t) - (1 / M) * work, 0);
+        milp_.add_eq(str("tn=_", p, "_", j),
+                     LinExpr::var(t) - (1 / M) * work - (kTasksPerStage * in_.nodes[k].task_s) * runs(pi, jj), 0);
         tn_[p].push_back(t);
         fill.add(t, 1);
       }
@@ -387,9 +418,14 @@ void Formulation::add_loads_and_time() {
         const int t = milp_.add_var(str("th_", p, "_", h), 0, kInf, false);
         milp_.add_eq(str("th=_", p, "_", h), LinExpr::var(t) - (1 / (M * link.bytes_per_s)) * hop_bytes(pi, h), 0);
         th_[p].push_back(t);
-        fill.add(t, 1);
-        // Latency: forward always, backward unless the hop carries raw input.
-        fill.add(LinExpr::var(pv_[p].v) + P(pi, h, 0), link.latency_s);
+        // The fill counts a hop that carries activations, with its latency both
+        // ways; raw input is prefetched (cost_model.cc carries_raw).
+        const int f = milp_.add_var(str("tf_", p, "_", h), 0, kInf, false);
+        milp_.add_eq(str("tf=_", p, "_", h),
+                     LinExpr::var(f) - (1 / (M * link.bytes_per_s)) * activation_hop_bytes(pi, h), 0);
+        tf_[p].push_back(f);
+        fill.add(f, 1);
+        fill.add(P(pi, h, 0), 2 * link.latency_s);
       }
       fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
       milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
@@ -405,6 +441,8 @@ void Formulation::add_loads_and_time() {
       node_load_[k] = node_load_[node_rep_[k]];
       continue;
     }
+    // The optimizer steps every block the node holds, once per iteration.
+    for (int l = 0; l < L; ++l) node_sum[k].add(r_[k][l], in_.nodes[k].opt_s[l]);
     node_load_[k] = milp_.add_var(str("load_", in_.nodes[k].name), 0, kInf, false);
     milp_.add_eq(str("load=_", k), LinExpr::var(node_load_[k]) - node_sum[k], 0);
     milp_.add_ge(str("T>=load_", k), LinExpr::var(T_) - LinExpr::var(node_load_[k]), 0);
@@ -434,8 +472,9 @@ void Formulation::add_loads_and_time() {
     milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - LinExpr::var(link_load_[e]), 0);
   }
   // Pipelined terms: T >= load(r) + fill(p) - t(p, r) for every resource r that
-  // path p uses. A node that p leaves idle carries no such term: the big-M
-  // switch U*(1-u) turns it off, u >= "the node runs some block of p".
+  // path p uses. A node that p leaves idle, or a hop that carries raw input,
+  // carries no such term: the big-M switch U*(1-u) turns it off, u >= "the node
+  // runs some block of p" (for a hop, u = P[h][0]).
   for (size_t p = 0; p < in_.paths.size(); ++p) {
     const PathData& path = in_.paths[p];
     const int m = path.hops(), pi = static_cast<int>(p);
@@ -447,6 +486,7 @@ void Formulation::add_loads_and_time() {
       for (int k : path.nodes) worst = std::max(worst, in_.nodes[k].step_s[l]);
       U += n * worst / M;
     }
+    for (int k : path.nodes) U += kTasksPerStage * in_.nodes[k].task_s;
     for (int h = 0; h < m; ++h) {
       const LinkData& link = in_.links[path.links[h]];
       double worst = 0;
@@ -454,27 +494,19 @@ void Formulation::add_loads_and_time() {
       U += n * worst / (M * link.bytes_per_s) + 2 * link.latency_s;
     }
     const LinExpr base = LinExpr::var(T_) - LinExpr::var(fill_[p]);
+    // A hop that carries raw input (P[h][0] = 0) has no pipelined term.
     for (int h = 0; h < m; ++h) {
       milp_.add_ge(str("T>=hop_", p, "_", h),
-                   base - LinExpr::var(link_load_[path.links[h]]) + LinExpr::var(th_[p][h]), 0);
+                   base - LinExpr::var(link_load_[path.links[h]]) + LinExpr::var(tf_[p][h]) -
+                       U * P(pi, h, 0),
+                   -U);
     }
     milp_.add_ge(str("T>=end_", p),
                  base - LinExpr::var(node_load_[path.nodes[m]]) + LinExpr::var(tn_[p][m]), 0);
     for (int j = 0; j < m; ++j) {
-      LinExpr used;
-      if (j == 0) {
-        used = P(pi, 0, 0);  // the source runs something iff block 0 runs before hop 0
-      } else {
-        auto [it, fresh] = used_.emplace(std::make_pair(path_rep_[p], j), -1);
-        if (fresh) {
-          it->second = milp_.add_var(str("u_", p, "_", j), 0, 1, false);
-          for (int l = 0; l < L; ++l)
-            milp_.add_ge(str("u>=x_", p, "_", j, "_", l), LinExpr::var(it->second) - P(pi, j, l) + P(pi, j - 1, l), 0);
-        }
-        used = LinExpr::var(it->second);
-      }
       milp_.add_ge(str("T>=node_", p, "_", j),
-                   base - LinExpr::var(node_load_[path.nodes[j]]) + LinExpr::var(tn_[p][j]) - U * used, -U);
+                   base - LinExpr::var(node_load_[path.nodes[j]]) + LinExpr::var(tn_[p][j]) - U * runs(pi, j),
+                   -U);
     }
   }
 }

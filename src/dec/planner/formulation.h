@@ -78,7 +78,11 @@ class Formulation {
   // P[m] = v (the last node finishes the chain) and likewise y[-1] = 0, y[m] = b.
   LinExpr P(int p, int h, int l) const;
   LinExpr y(int p, int h, int l) const;
+  // Bytes over hop h per iteration; the same, but 0 when the hop carries raw input.
   LinExpr hop_bytes(int p, int h) const;
+  LinExpr activation_hop_bytes(int p, int h) const;
+  // 1 iff node j of p runs some block (creates a middle node's u on first use).
+  LinExpr runs(int p, int j);
 
   void find_symmetry();
   void add_path_vars();
@@ -102,6 +106,7 @@ class Formulation {
   std::map<std::pair<int, int>, int> used_;  // (rep path, node position) -> u variable
   std::vector<std::vector<int>> r_;          // [node][block], -1 when never held
   std::vector<std::vector<int>> tn_, th_;    // per path: stage-time vars (nodes, hops)
+  std::vector<std::vector<int>> tf_;         // per path and hop: its time in the fill (0 if raw)
   std::vector<int> fill_, node_load_, link_load_;
   std::vector<std::vector<int>> sync_;       // [link][block], -1 when impossible
   std::vector<int> overflow_;                // elastic_memory: per node, -1 when inactive

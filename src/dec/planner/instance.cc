@@ -44,10 +44,13 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
   const size_t L = ref.blocks.size();
   if (n.profile.empty()) {
     // Reference times include the reference's own emulated speed; undo it first.
+    const double factor = ref.speed / n.speed;
     for (const auto& b : ref.blocks) {
-      d.fwd_s.push_back(b.fwd_s * ref.speed / n.speed);
-      d.bwd_s.push_back(b.bwd_s * ref.speed / n.speed);
+      d.fwd_s.push_back(b.fwd_s * factor);
+      d.bwd_s.push_back(b.bwd_s * factor);
+      d.opt_s.push_back(b.opt_s * factor);
     }
+    d.task_s = ref.task_s * factor;
   } else {
     auto it = node_profiles.find(n.profile);
     DEC_CHECK(it != node_profiles.end(), ConfigError, "missing node profile", n.profile,
@@ -64,7 +67,9 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
                 p.blocks[l].name, "', the reference's is '", ref.blocks[l].name, "'");
       d.fwd_s.push_back(p.blocks[l].fwd_s);
       d.bwd_s.push_back(p.blocks[l].bwd_s);
+      d.opt_s.push_back(p.blocks[l].opt_s);
     }
+    d.task_s = p.task_s;
   }
   for (size_t l = 0; l < L; ++l) d.step_s.push_back(d.fwd_s[l] + d.bwd_s[l]);
   return d;

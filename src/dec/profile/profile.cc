@@ -32,6 +32,7 @@ std::string to_json(const ModelProfile& p) {
   j["optimizer"] = p.optimizer;
   j["whole_s"] = p.whole_s;
   j["block_sum_ratio"] = p.block_sum_ratio;
+  j["task_s"] = p.task_s;
   j["blocks"] = json::array();
   for (const auto& b : p.blocks) {
     j["blocks"].push_back({{"name", b.name},
@@ -39,6 +40,7 @@ std::string to_json(const ModelProfile& p) {
                            {"bwd_s", b.bwd_s},
                            {"fwd_spread", b.fwd_spread},
                            {"bwd_spread", b.bwd_spread},
+                           {"opt_s", b.opt_s},
                            {"out_bytes", b.out_bytes},
                            {"saved_bytes", b.saved_bytes},
                            {"param_bytes", b.param_bytes},
@@ -95,6 +97,7 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
   p.optimizer = field<std::string>(j, "optimizer", where);
   p.whole_s = number(j, "whole_s", where);
   p.block_sum_ratio = number(j, "block_sum_ratio", where);
+  if (j.contains("task_s")) p.task_s = number(j, "task_s", where);  // optional: added later in version 1
   const json& blocks = j.contains("blocks") ? j["blocks"] : json();
   DEC_CHECK(blocks.is_array() && !blocks.empty(), CorruptFile, "invalid profile", where,
             "'blocks' must be a non-empty array");
@@ -107,6 +110,7 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
     bp.bwd_s = number(b, "bwd_s", bw);
     bp.fwd_spread = number(b, "fwd_spread", bw);
     bp.bwd_spread = number(b, "bwd_spread", bw);
+    if (b.contains("opt_s")) bp.opt_s = number(b, "opt_s", bw);  // optional: added later in version 1
     bp.out_bytes = number(b, "out_bytes", bw);
     bp.saved_bytes = number(b, "saved_bytes", bw);
     bp.param_bytes = number(b, "param_bytes", bw);
@@ -128,9 +132,11 @@ ModelProfile scaled(const ModelProfile& p, double speed) {
   ModelProfile q = p;
   q.speed = p.speed * speed;
   q.whole_s = p.whole_s / speed;
+  q.task_s = p.task_s / speed;
   for (auto& b : q.blocks) {
     b.fwd_s /= speed;
     b.bwd_s /= speed;
+    b.opt_s /= speed;
   }
   return q;
 }

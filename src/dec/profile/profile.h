@@ -19,6 +19,8 @@ struct BlockProfile {
   double bwd_s = 0;          // backward seconds per sample (median over repeats)
   double fwd_spread = 0;     // (max - min) / median of the forward repeats
   double bwd_spread = 0;     // same for backward
+  double opt_s = 0;          // the optimizer's step over this block's parameters, seconds
+                             // per iteration (whatever the batch); 0 in older profiles
   double out_bytes = 0;      // A[l]: output activation bytes per sample
   double saved_bytes = 0;    // R[l]: activation bytes per sample kept for backward
   double param_bytes = 0;    // W[l]
@@ -41,6 +43,11 @@ struct ModelProfile {
   std::string optimizer;            // "sgd" (momentum) or "adam": sizes optim_bytes
   double whole_s = 0;               // whole-model fwd+bwd seconds per sample, same run
   double block_sum_ratio = 0;       // sum over blocks of (fwd_s + bwd_s) / whole_s
+  // Seconds a task (one stage's forward or backward of one micro-batch) costs
+  // beyond its blocks' per-sample times: under emulation, compute that follows
+  // a pause runs slower (caches and clocks cooled); measured by timing the whole
+  // model as the runtime runs it, paced. 0 at full speed and in older profiles.
+  double task_s = 0;
   std::vector<BlockProfile> blocks;
 
   double total_param_bytes() const;
@@ -54,6 +61,7 @@ ModelProfile load_profile(const std::string& path);
 void save_profile(const std::string& path, const ModelProfile& p);  // atomic
 
 // A profile as if measured on a node `speed` times as fast (times divided by speed).
+// The task overhead is scaled too: a slower processor is slower at everything.
 ModelProfile scaled(const ModelProfile& p, double speed);
 
 }  // namespace dec::profile

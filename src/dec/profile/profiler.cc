@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "dec/core/error.h"
+#include "dec/profile/compute_pacer.h"
 
 namespace dec::profile {
 
@@ -47,6 +48,51 @@ double numel(const model::Shape& s) {
   return std::accumulate(s.begin(), s.end(), 1.0, std::multiplies<double>());
 }
 
+std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Sequential& m, const std::string& kind) {
+  if (kind == "adam") return std::make_unique<torch::optim::Adam>(m->parameters(), torch::optim::AdamOptions(1e-3));
+  return std::make_unique<torch::optim::SGD>(m->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.9));
+}
+
+// Seconds `f` takes; with a pacer, stretched as the runtime stretches a task.
+template <typename F>
+double timed(ComputePacer* pacer, F&& f) {
+  const double cpu0 = thread_cpu_seconds();
+  const double t0 = now_s();
+  f();
+  double wall = now_s() - t0;
+  if (pacer) wall += pacer->stretch(wall, thread_cpu_seconds() - cpu0);
+  return wall;
+}
+
+// The task overhead at `speed` (ModelProfile::task_s): the whole model run as
+// an emulated node runs it, a forward task then a backward task, each
+// stretched, against what the same passes take at full speed divided by the
+// speed. Half the median excess of a (forward, backward) pair; never negative.
+double task_overhead(torch::nn::Sequential& whole, const model::ModelSpec& spec, int mb,
+                     double speed, const ProfileOptions& o) {
+  std::shared_ptr<ComputePacer> pacer = make_speed_pacer(speed);
+  auto pass = [&](ComputePacer* pc) {
+    torch::Tensor x = torch::randn(batch_shape(mb, spec.input_shape()));
+    torch::Tensor y;
+    double t = timed(pc, [&] { y = whole->forward(x); });
+    torch::Tensor g = torch::ones_like(y);
+    t += timed(pc, [&] { y.backward(g); });
+    whole->zero_grad();
+    return t;
+  };
+  std::vector<double> full;
+  for (int r = 0; r < o.warmup + o.repeats; ++r) {
+    const double t = pass(nullptr);
+    if (r >= o.warmup) full.push_back(t);
+  }
+  const double full_s = stats(full).median;
+  const int repeats = std::clamp(static_cast<int>(o.paced_budget_s * speed / std::max(full_s, 1e-9)),
+                                 std::min(3, o.repeats), o.repeats);
+  std::vector<double> excess;
+  for (int r = 0; r < repeats; ++r) excess.push_back(pass(pacer.get()) - full_s / speed);
+  return std::max(0.0, stats(excess).median / 2);
+}
+
 }  // namespace
 
 ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
@@ -56,6 +102,7 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
             "must be positive, got ", o.repeats);
   DEC_CHECK(o.optimizer == "sgd" || o.optimizer == "adam", ConfigError, "unknown optimizer",
             "--optimizer", "'", o.optimizer, "' (expected sgd or adam)");
+  make_speed_pacer(o.speed);  // validates the speed
   const int mb = o.micro_batch;
   const double state_factor = o.optimizer == "adam" ? 2.0 : 1.0;
 
@@ -78,7 +125,8 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
     const model::BlockInfo& info = spec.block(l);
     torch::nn::Sequential block = spec.build(l, l + 1, o.seed);
     block->train();
-    std::vector<double> fwd, bwd;
+    std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(block, o.optimizer);
+    std::vector<double> fwd, bwd, opt;
     double retained = 0;
     for (int r = 0; r < o.warmup + o.repeats; ++r) {
       torch::Tensor x = torch::randn(batch_shape(mb, info.in_shape));
@@ -93,10 +141,13 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
       const double t2 = now_s();
       y.backward(g);
       const double t3 = now_s();
-      block->zero_grad();
+      optimizer->step();
+      const double t4 = now_s();
+      optimizer->zero_grad();
       if (r >= o.warmup) {
         fwd.push_back((t1 - t0) / mb);
         bwd.push_back((t3 - t2) / mb);
+        opt.push_back(t4 - t3);
         retained = std::max(retained, (heap1 - heap0) / mb);
       }
     }
@@ -107,6 +158,7 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
     bp.fwd_spread = f.spread;
     bp.bwd_s = b.median;
     bp.bwd_spread = b.spread;
+    bp.opt_s = info.params > 0 ? stats(opt).median : 0;
     bp.out_bytes = numel(info.out_shape) * sizeof(float);
     bp.saved_bytes = std::max(retained, bp.out_bytes);
     bp.param_bytes = static_cast<double>(info.params + info.buffers) * sizeof(float);
@@ -131,6 +183,9 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
   }
   p.whole_s = stats(total).median;
   p.block_sum_ratio = p.whole_s > 0 ? block_sum / p.whole_s : 0;
+  if (o.speed == 1) return p;
+  p = scaled(p, o.speed);
+  p.task_s = task_overhead(whole, spec, mb, o.speed, o);
   return p;
 }
 

@@ -1,6 +1,7 @@
 // The block profiler: measures, on this machine, what the planner needs per
 // block (DESIGN.md "The planner", inputs): forward and backward seconds per
-// sample at a micro-batch size, activation bytes, parameter and optimizer bytes.
+// sample at a micro-batch size, the optimizer step's seconds per iteration,
+// activation bytes, parameter and optimizer bytes.
 //
 // Each block is timed alone, on inputs of its real shape, after warm-up; the
 // median of the repeats is reported with its spread. The same run times the
@@ -22,10 +23,17 @@ struct ProfileOptions {
   std::string optimizer = "sgd"; // sizes optim_bytes: sgd (momentum) 1x params, adam 2x
   std::string node;              // recorded in the profile
   uint64_t seed = 0;
+  // Emulated speed in (0, 1]. Block times are measured at full speed and
+  // divided by it; below 1 the whole model is also run as the runtime runs an
+  // emulated node (a forward task, a backward task, each stretched by the pacer,
+  // compute_pacer.h) to measure ModelProfile::task_s.
+  double speed = 1;
+  // Those stretched repeats are cut (to no fewer than 3) to take about this long.
+  double paced_budget_s = 10;
 };
 
 // Throws ConfigError for bad options. Uses torch's current thread settings
-// (recorded in the profile).
+// (recorded in the profile). The profile's times include options.speed.
 ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& options);
 
 }  // namespace dec::profile

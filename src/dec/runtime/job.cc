@@ -19,7 +19,7 @@
 #include "dec/profile/profiler.h"
 #include "dec/runtime/block_state.h"
 #include "dec/runtime/checkpoint.h"
-#include "dec/runtime/compute_pacer.h"
+#include "dec/profile/compute_pacer.h"
 #include "dec/runtime/emulation.h"
 #include "dec/runtime/evaluate.h"
 #include "dec/runtime/metrics.h"
@@ -114,7 +114,8 @@ json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double s
     po.optimizer = o.optimizer.kind;
     po.node = o.rendezvous.node_name;
     po.seed = o.seed;
-    h["profile"] = profile::to_json(profile::scaled(profile::measure(spec, po), speed));
+    po.speed = speed;
+    h["profile"] = profile::to_json(profile::measure(spec, po));
   }
   return h;
 }
@@ -310,7 +311,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   WorkerOptions wo;
   wo.seed = o.seed;
   wo.optimizer = o.optimizer;
-  wo.pacer = make_speed_pacer(speed);
+  wo.pacer = profile::make_speed_pacer(speed);
   Worker worker(plan, spec, world, wo);
   worker.broadcast_parameters();
 

@@ -221,10 +221,10 @@ template <typename F>
 void Worker::timed_compute(IterationStats& stats, bool stretch, const Task& t, const char* what,
                            F&& compute) {
   const auto t0 = Clock::now();
-  const double cpu0 = thread_cpu_seconds();
+  const double cpu0 = profile::thread_cpu_seconds();
   compute();
   double dt = seconds_since(t0);
-  if (options_.pacer && stretch) dt += options_.pacer->stretch(dt, thread_cpu_seconds() - cpu0);
+  if (options_.pacer && stretch) dt += options_.pacer->stretch(dt, profile::thread_cpu_seconds() - cpu0);
   stats.compute_s += dt;
   tracer_.add("compute", t0, Clock::now(), str(what, " p", t.path, " mb", t.micro));
 }
@@ -339,10 +339,10 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   stats.sync_wait_s = seconds_since(t0);
   if (optimizer_) {
     const auto t1 = Clock::now();
-    const double cpu0 = thread_cpu_seconds();
+    const double cpu0 = profile::thread_cpu_seconds();
     optimizer_->step();
     double dt = seconds_since(t1);
-    if (options_.pacer) dt += options_.pacer->stretch(dt, thread_cpu_seconds() - cpu0);
+    if (options_.pacer) dt += options_.pacer->stretch(dt, profile::thread_cpu_seconds() - cpu0);
     stats.compute_s += dt;
     tracer_.add("compute", t1, Clock::now(), "optimizer step");
   }

@@ -31,7 +31,7 @@
 #include "dec/model/model.h"
 #include "dec/runtime/async_sender.h"
 #include "dec/runtime/checkpoint.h"
-#include "dec/runtime/compute_pacer.h"
+#include "dec/profile/compute_pacer.h"
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/grad_ready.h"
 #include "dec/runtime/grad_sync.h"
@@ -44,7 +44,7 @@ struct WorkerOptions {
   uint64_t seed = 0;          // model initialisation (identical on every rank)
   OptimizerConfig optimizer;
   // Stretches this rank's compute to an emulated speed; null = full speed.
-  std::shared_ptr<ComputePacer> pacer;
+  std::shared_ptr<profile::ComputePacer> pacer;
 };
 
 struct IterationStats {

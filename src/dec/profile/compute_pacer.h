@@ -14,7 +14,7 @@
 
 #include <memory>
 
-namespace dec::runtime {
+namespace dec::profile {
 
 class ComputePacer {
  public:
@@ -30,4 +30,4 @@ std::shared_ptr<ComputePacer> make_speed_pacer(double speed);
 // CPU time of the calling thread, in seconds.
 double thread_cpu_seconds();
 
-}  // namespace dec::runtime
+}  // namespace dec::profile

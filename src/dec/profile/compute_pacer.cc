@@ -1,4 +1,4 @@
-#include "dec/runtime/compute_pacer.h"
+#include "dec/profile/compute_pacer.h"
 
 #include <time.h>
 
@@ -8,7 +8,7 @@
 
 #include "dec/core/error.h"
 
-namespace dec::runtime {
+namespace dec::profile {
 
 namespace {
 class SpeedPacer final : public ComputePacer {
@@ -39,4 +39,4 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-}  // namespace dec::runtime
+}  // namespace dec::profile

@@ -1,0 +1,102 @@
+// The cost model's formulas on a chain small enough to work out by hand
+// (docs/plan.md "Cost model"). The random instances check that the MILP and
+// the enumerator agree with it; these check that it says what we mean.
+#include "dec/planner/cost_model.h"
+
+#include <gtest/gtest.h>
+
+#include "dec/cluster/validate.h"
+
+namespace dec::planner {
+namespace {
+
+using cluster::Tier;
+
+constexpr double kStep = 0.003;   // fwd + bwd seconds per sample and block, at speed 1
+constexpr double kInput = 1000;   // bytes per raw sample
+constexpr double kOut = 4000;     // bytes per sample of block 0's output
+constexpr double kBw = 1e6;       // bytes/s on both links (8 Mbit/s)
+
+// dev0 -(lat 10 ms)- edge0 -(lat 20 ms)- cloud; two blocks; batch 8 in 2 micro-batches.
+Instance chain(double task_s = 0, double opt_s = 0) {
+  profile::ModelProfile p;
+  p.model = "chain";
+  p.input_bytes = kInput;
+  p.task_s = task_s;
+  for (int l = 0; l < 2; ++l) {
+    profile::BlockProfile b;
+    b.name = "b" + std::to_string(l);
+    b.fwd_s = kStep / 3;
+    b.bwd_s = 2 * kStep / 3;
+    b.opt_s = opt_s;
+    b.out_bytes = kOut;
+    b.param_bytes = 100;
+    p.blocks.push_back(b);
+  }
+  cluster::ClusterSpec s;
+  s.name = "chain";
+  s.nodes = {{"cloud", Tier::kCloud, 1, "", 1e12, ""},
+             {"edge0", Tier::kEdge, 0.5, "", 1e12, ""},
+             {"dev0", Tier::kDevice, 0.1, "", 1e12, ""}};
+  s.links = {{"edge0", "cloud", kBw * 8 / 1e6, 0.020}, {"dev0", "edge0", kBw * 8 / 1e6, 0.010}};
+  s.data = {{"dev0", 1}};
+  s.training.batch = 8;
+  s.training.micro_batches = 2;
+  cluster::validate(s, "chain");
+  return make_instance(s, p, {});
+}
+
+// Every sample on the source's longest path with these cuts.
+Structure on_cloud_path(const Instance& in, std::vector<int> cuts) {
+  Structure s(in.paths.size());
+  for (size_t p = 0; p < in.paths.size(); ++p) s[p].cuts.assign(in.paths[p].hops(), 0);
+  const int longest = in.sources[0].paths.back();
+  s[longest] = {8, std::move(cuts)};
+  return s;
+}
+
+TEST(CostModel, RawInputCostsItsLinksLoadButNoFill) {
+  const Instance in = chain();
+  // Cloud-only: both hops carry raw samples, prefetched an iteration ahead.
+  const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 0}));
+  const double cloud = 8 * 2 * kStep;        // 48 ms
+  const double link = 8 * kInput / kBw;      // 8 ms per link
+  EXPECT_DOUBLE_EQ(ev.path_latency_s[in.sources[0].paths.back()], 0);
+  EXPECT_DOUBLE_EQ(ev.iteration_s, std::max(cloud, link));
+  EXPECT_NEAR(ev.iteration_s, cloud, 1e-12);
+}
+
+TEST(CostModel, ActivationHopsFillThePipelineWithTheirLatencyBothWays) {
+  const Instance in = chain();
+  // dev0 forwards raw samples; edge0 runs block 0; cloud runs block 1.
+  const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
+  const int p = in.sources[0].paths.back();
+  const double edge_mb = 4 * kStep / 0.5;          // one micro-batch of block 0 on edge0: 24 ms
+  const double cloud_mb = 4 * kStep;               // 12 ms
+  const double hop_mb = 4 * 2 * kOut / kBw;        // activation + gradient: 32 ms
+  EXPECT_DOUBLE_EQ(ev.path_latency_s[p], 2 * 0.020);
+  EXPECT_NEAR(ev.path_fill_s[p], edge_mb + hop_mb + cloud_mb + 0.040, 1e-12);
+  // The busiest resource is the edge-cloud link (2 micro-batches of 32 ms); the
+  // rest of one micro-batch's pipeline and the latency come on top.
+  EXPECT_NEAR(ev.iteration_s, 2 * hop_mb + edge_mb + cloud_mb + 0.040, 1e-12);
+  EXPECT_TRUE(ev.critical.is_link);
+}
+
+TEST(CostModel, TasksAndOptimizerStepsAddToTheNodesThatRunThem) {
+  const double task = 0.002, opt = 0.005;
+  const Instance in = chain(task, opt);
+  const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
+  const int edge = 1, cloud = 0, dev = 2;
+  // Per micro-batch a stage runs a forward and a backward task; the optimizer
+  // steps each held block once per iteration. Speeds scale the reference's
+  // task overhead too (a slower processor is slower at everything).
+  EXPECT_NEAR(ev.node_compute_s[edge], 8 * kStep / 0.5 + 2 * 2 * task / 0.5 + opt / 0.5, 1e-12);
+  EXPECT_NEAR(ev.node_compute_s[cloud], 8 * kStep + 2 * 2 * task + opt, 1e-12);
+  EXPECT_EQ(ev.node_compute_s[dev], 0);  // it only forwards: no tasks, no parameters
+  const int p = in.sources[0].paths.back();
+  EXPECT_NEAR(ev.path_node_s[p][1], 4 * kStep / 0.5 + 2 * task / 0.5, 1e-12);
+  EXPECT_EQ(ev.path_node_s[p][0], 0);
+}
+
+}  // namespace
+}  // namespace dec::planner
