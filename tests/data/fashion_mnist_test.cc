@@ -161,9 +161,31 @@ TEST(LoadDataset, ByName) {
   EXPECT_EQ(s.name, "synthetic");
   EXPECT_EQ(s.size(), 30);
   EXPECT_THROW(load_dataset("mnist", Split::kTrain, {}, 0, 0, 1), ConfigError);
-  EXPECT_THROW(load_dataset("fashion-mnist", Split::kTest, {3, 32, 32}, 0, 0, 1), ConfigError);
+  EXPECT_THROW(load_dataset("fashion-mnist", Split::kTest, {2, 32, 32}, 0, 0, 1), ConfigError);
+  EXPECT_THROW(load_dataset("fashion-mnist", Split::kTest, {784}, 0, 0, 1), ConfigError);
   EXPECT_THROW(load_dataset("fashion-mnist", Split::kTest, {}, 100, 0, 1), ConfigError);
-  EXPECT_EQ(load_dataset("fashion-mnist", Split::kTest, {1, 28, 28}, 10, 0, 1).size(), 10000);
+  const Dataset native = load_dataset("fashion-mnist", Split::kTest, {1, 28, 28}, 10, 0, 1);
+  EXPECT_EQ(native.size(), 10000);
+  EXPECT_TRUE(native.resize_to.empty());
+}
+
+// Real images at a model's camera-sized input (W2's 3x96x96): resized per
+// batch, channels repeated, the stored tensor untouched.
+TEST(LoadDataset, FashionMnistResizedToAnotherShape) {
+  const Dataset big = load_dataset("fashion-mnist", Split::kTest, {3, 96, 96}, 10, 0, 1);
+  EXPECT_EQ(big.sample_shape(), (std::vector<int64_t>{3, 96, 96}));
+  EXPECT_EQ(big.images.sizes(), (std::vector<int64_t>{10000, 1, 28, 28}));
+  auto [x, y] = big.batch(torch::tensor({7, 0, 9999}, torch::kLong));
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{3, 3, 96, 96}));
+  EXPECT_TRUE(x.is_contiguous());
+  EXPECT_TRUE(y.equal(big.labels.index_select(0, torch::tensor({7, 0, 9999}, torch::kLong))));
+  // Every channel is the same image, and it is the stored one resized: the
+  // mean of a bilinear upsampling stays close to the original's.
+  EXPECT_TRUE(x[0][0].equal(x[0][2]));
+  EXPECT_NEAR(x[1][0].mean().item<double>(), big.images[0].mean().item<double>(), 0.05);
+  auto [r, ry] = big.rows(0, 2);
+  EXPECT_TRUE(r[0].equal(x[1]));
+  EXPECT_EQ(ry.size(0), 2);
 }
 
 }  // namespace

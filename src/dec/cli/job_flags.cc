@@ -59,6 +59,9 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
   cmd->add_option("--resume", o.resume, "Continue from a checkpoint (any plan)");
   cmd->add_option("--metrics", o.metrics_path, "JSON-lines metrics (rank 0)");
   cmd->add_flag("--no-eval{false}", o.evaluate, "Skip test-set evaluation");
+  cmd->add_option("--eval-samples", o.eval_samples,
+                  "Evaluate on the test split's first N samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--speed", o.speed, "Emulated compute speed, fraction of one core (1: as is)")
       ->capture_default_str();
   cmd->add_flag("--emulate", o.emulate,

@@ -29,14 +29,21 @@ struct Dataset {
   torch::Tensor images;  // [N, C, H, W] (or [N, ...] for the shape), float32, contiguous
   torch::Tensor labels;  // [N], int64
   int64_t num_classes = 0;
+  // Empty, or [C, H, W]: the shape batch() gives each sample, resized from
+  // the stored [c, h, w] (bilinear) with its channels repeated when c = 1.
+  // Resizing per batch keeps memory at the stored size: Fashion-MNIST at
+  // 3x96x96 would take 6.6 GB as one tensor.
+  std::vector<int64_t> resize_to;
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
-  // The shape of one sample: images' sizes without the leading N.
+  // The shape of one sample as batch() returns it.
   std::vector<int64_t> sample_shape() const;
   // Rows `indices` ([K] int64, each in [0, size())) as one batch, freshly
   // allocated and contiguous: {images [K,...], labels [K]}. An index out of
   // range or of another dtype is a caller bug: InternalError.
   std::pair<torch::Tensor, torch::Tensor> batch(const torch::Tensor& indices) const;
+  // Rows [begin, end) as batch() gives them.
+  std::pair<torch::Tensor, torch::Tensor> rows(int64_t begin, int64_t end) const;
 };
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
@@ -76,8 +83,10 @@ Dataset make_synthetic(const std::vector<int64_t>& shape, int64_t num_classes, i
 
 // By name, as the CLI takes it: "fashion-mnist" or "synthetic" (then the shape,
 // classes and size come from the arguments). Throws ConfigError on unknown names.
-// For "fashion-mnist" the arguments may be left empty/0; if given, a shape other
-// than {1, 28, 28} or a class count other than 10 is a ConfigError.
+// For "fashion-mnist" the arguments may be left empty/0; a shape [1 or 3, H, W]
+// other than {1, 28, 28} resizes its samples (Dataset::resize_to), so a model
+// built for camera-sized inputs trains on real images; another shape, or a
+// class count other than 10, is a ConfigError.
 Dataset load_dataset(const std::string& name, Split split, const std::vector<int64_t>& shape,
                      int64_t num_classes, int64_t synthetic_size, uint64_t seed);
 

@@ -10,8 +10,7 @@ Accuracy evaluate(torch::nn::Sequential& net, const data::Dataset& test, int64_t
   int64_t correct = 0;
   for (int64_t begin = 0; begin < test.size(); begin += batch) {
     const int64_t end = std::min(test.size(), begin + batch);
-    torch::Tensor x = test.images.slice(0, begin, end);
-    torch::Tensor y = test.labels.slice(0, begin, end);
+    auto [x, y] = test.rows(begin, end);
     torch::Tensor logits = net->forward(x);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))

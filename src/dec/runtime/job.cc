@@ -342,6 +342,10 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
     metrics->write({{"event", "plan"}, {"plan", json::parse(planner::to_json(full_plan))}});
     if (o.evaluate) {
       test_set = load(data::Split::kTest);
+      if (o.eval_samples > 0 && o.eval_samples < test_set.size()) {
+        test_set.images = test_set.images.slice(0, 0, o.eval_samples);
+        test_set.labels = test_set.labels.slice(0, 0, o.eval_samples);
+      }
       whole = std::make_unique<torch::nn::Sequential>(spec.build_all(o.seed));
     }
   }

@@ -57,6 +57,7 @@ struct JobOptions {
   std::string resume;
   std::string metrics_path;                    // written by rank 0
   bool evaluate = true;                        // rank 0, after each epoch and at the end
+  int64_t eval_samples = 0;                    // > 0: evaluate on the test split's first N
   // Emulation (runtime/emulation.h). `emulate`: every rank reads `cluster_path`,
   // runs at its node's speed and sends over the spec's links (rates and latencies;
   // with `real_links` only latencies, the network enforcing the rates). Needs one
