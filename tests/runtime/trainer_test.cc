@@ -8,6 +8,7 @@
 #include "dec/core/error.h"
 #include "dec/core/file.h"
 #include "dec/runtime/checkpoint.h"
+#include "dec/runtime/training_data.h"
 #include "test_util.h"
 
 namespace dec::runtime {
@@ -126,6 +127,26 @@ TEST(Trainer, WritesMetricsLines) {
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);  // 3 steps + 1 evaluation
   EXPECT_NE(text.find("\"event\":\"epoch\""), std::string::npos);
   EXPECT_GE(r.test_accuracy, 0);
+}
+
+}  // namespace
+}  // namespace dec::runtime
+
+namespace dec::runtime {
+namespace {
+
+// --input reaches Fashion-MNIST too: the run's samples have the model's shape
+// (a shape given and silently dropped trained MobileNetV2 on 28x28 images).
+TEST(TrainingData, FashionMnistTakesTheInputShape) {
+  DataOptions o;
+  o.dataset = "fashion-mnist";
+  o.input_shape = {3, 96, 96};
+  data::Dataset ds = load_training_data(o, data::Split::kTest);
+  EXPECT_EQ(ds.sample_shape(), (std::vector<int64_t>{3, 96, 96}));
+  o.input_shape = {};
+  EXPECT_EQ(load_training_data(o, data::Split::kTest).sample_shape(), (std::vector<int64_t>{1, 28, 28}));
+  o.input_shape = {5, 96, 96};
+  EXPECT_THROW(load_training_data(o, data::Split::kTest), ConfigError);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
   cmd->add_option("--model", o.model, "Zoo model")->capture_default_str();
   cmd->add_option("--dataset", o.dataset, "fashion-mnist or synthetic")->capture_default_str();
   cmd->add_option("--data-dir", o.data_dir, "Fashion-MNIST directory");
-  cmd->add_option("--input", f.input, "Sample shape for synthetic data, e.g. 3x32x32");
+  cmd->add_option("--input", f.input, "Sample shape: synthetic data, or Fashion-MNIST resized to it, e.g. 3x96x96");
   cmd->add_option("--classes", o.num_classes, "Classes of synthetic data");
   cmd->add_option("--synthetic-size", o.synthetic_size, "Samples of synthetic data")
       ->capture_default_str();

@@ -31,7 +31,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--model", o.model, "Zoo model (see `dec models`)")->capture_default_str();
   cmd->add_option("--dataset", o.dataset, "fashion-mnist or synthetic")->capture_default_str();
   cmd->add_option("--data-dir", o.data_dir, "Fashion-MNIST directory (default: Debian's)");
-  cmd->add_option("--input", flags->input, "Sample shape, e.g. 3x32x32 (synthetic data)");
+  cmd->add_option("--input", flags->input, "Sample shape: synthetic data, or Fashion-MNIST resized to it, e.g. 3x96x96");
   cmd->add_option("--classes", o.num_classes, "Classes (synthetic data; default 10)");
   cmd->add_option("--synthetic-size", o.synthetic_size, "Training samples of synthetic data")
       ->capture_default_str();

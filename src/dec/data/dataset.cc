@@ -50,7 +50,7 @@ std::pair<torch::Tensor, torch::Tensor> Dataset::rows(int64_t begin, int64_t end
 }
 
 Dataset load_dataset(const std::string& name, Split split, const std::vector<int64_t>& shape,
-                     int64_t num_classes, int64_t synthetic_size, uint64_t seed) {
+                     int64_t num_classes, int64_t synthetic_size, uint64_t seed, const std::string& dir) {
   if (name == "synthetic") return make_synthetic(shape, num_classes, synthetic_size, seed, split);
   DEC_CHECK(name == "fashion-mnist", ConfigError, "unknown dataset", name,
             "expected \"fashion-mnist\" or \"synthetic\"");
@@ -62,7 +62,7 @@ Dataset load_dataset(const std::string& name, Split split, const std::vector<int
             torch::IntArrayRef(shape));
   DEC_CHECK(num_classes == 0 || num_classes == 10, ConfigError, "dataset does not fit", name,
             "it has 10 classes, not ", num_classes);
-  Dataset ds = load_fashion_mnist(split);
+  Dataset ds = load_fashion_mnist(split, dir);
   if (!shape.empty() && shape != stored) ds.resize_to = shape;
   return ds;
 }

@@ -87,7 +87,9 @@ Dataset make_synthetic(const std::vector<int64_t>& shape, int64_t num_classes, i
 // other than {1, 28, 28} resizes its samples (Dataset::resize_to), so a model
 // built for camera-sized inputs trains on real images; another shape, or a
 // class count other than 10, is a ConfigError.
+// `dir`: where Fashion-MNIST's files are.
 Dataset load_dataset(const std::string& name, Split split, const std::vector<int64_t>& shape,
-                     int64_t num_classes, int64_t synthetic_size, uint64_t seed);
+                     int64_t num_classes, int64_t synthetic_size, uint64_t seed,
+                     const std::string& dir = kFashionMnistDir);
 
 }  // namespace dec::data

@@ -13,7 +13,7 @@ namespace dec::runtime {
 struct DataOptions {
   std::string dataset = "fashion-mnist";  // or "synthetic"
   std::string data_dir;                   // "" = Debian's Fashion-MNIST location
-  std::vector<int64_t> input_shape;       // synthetic: required
+  std::vector<int64_t> input_shape;       // synthetic: required; fashion-mnist: resized to it
   int64_t num_classes = 0;                // synthetic: 0 = 10
   int64_t synthetic_size = 10000;         // synthetic train samples; test gets a fifth
   uint64_t seed = 0;
