@@ -257,6 +257,26 @@ TEST(Launch, ResumeUnderTheSameAndADifferentPlan) {
   }
 }
 
+// The device forwards raw samples of one path an iteration ahead; with a
+// batch of 96 of 256 samples every second step starts an epoch, so the batch
+// it sends ahead comes from the next epoch's order. Training must still equal
+// single-node training on the job's batches.
+TEST(Launch, RawInputsSentAheadAcrossEpochs) {
+  testing::TempDir dir("raw_ahead");
+  planner::save_plan(dir / "plan.json",
+                     plan_of({path({"device", "edge", "cloud"}, {{0, 0}, {0, 2}, {2, 4}}, 64, 4),
+                              path({"device"}, {{0, 4}}, 32, 1)}));
+  ASSERT_TRUE(run_job_processes(dir, dir / "plan.json",
+                                with(kSgd, {"--steps", "5", "--checkpoint-dir", dir / "ckpt"})));
+  auto got = checkpoint_params(dir / "ckpt");
+  auto ref = reference(5, 96);
+  ASSERT_EQ(got.size(), ref.size());
+  for (const auto& [name, t] : got) {
+    EXPECT_LT((t - ref.at(name)).abs().max().item<double>(), 1e-5)
+        << name << " differs from single-node training";
+  }
+}
+
 TEST(LaunchFailure, MissingNodeIsNamedWithinTheJoinTimeout) {
   testing::TempDir dir("missing");
   planner::save_plan(dir / "p.json", pipeline());

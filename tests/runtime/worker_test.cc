@@ -80,8 +80,10 @@ RankParams run_plan(const ExecPlan& plan, const model::ModelSpec& spec, const Em
     Worker worker(plan, spec, world, wo);
     worker.broadcast_parameters();
     data::Dataset data = dataset();
-    for (int s = 0; s < kIterations; ++s)
-      worker.step(data, batch_indices(s, plan.global_batch), /*prefetch_next=*/s + 1 < kIterations);
+    for (int s = 0; s < kIterations; ++s) {
+      worker.step(data, batch_indices(s, plan.global_batch),
+                  s + 1 < kIterations ? batch_indices(s + 1, plan.global_batch) : torch::Tensor());
+    }
     std::map<std::string, torch::Tensor> mine;
     for (auto& [n, t] : worker.parameters()) mine[n] = t.detach().clone();
     std::lock_guard<std::mutex> lock(mu);

@@ -360,12 +360,20 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   const int64_t first_step = step;
   // One iteration's timeline goes to the metrics: past the warm-up, when there is one.
   const int64_t trace_step = std::min(total, first_step + 3);
+  // The batch after the current one, for raw inputs sent an iteration ahead.
+  data::EpochSampler ahead(train_set.size(), o.seed);
+  auto next_batch = [&] {
+    if (step + 1 >= total) return torch::Tensor();
+    const bool wraps = batch_in_epoch + 1 == steps_per_epoch;
+    if (ahead.epoch() != epoch + wraps) ahead.set_epoch(epoch + wraps);
+    return ahead.batch_indices(wraps ? 0 : batch_in_epoch + 1, B);
+  };
   while (step < total) {
     if (sampler.epoch() != epoch) sampler.set_epoch(epoch);
     torch::Tensor indices = sampler.batch_indices(batch_in_epoch, B);
     // The next step follows at once (evaluation and checkpoints use other
     // tags), so raw inputs of step + 1 may already cross the links.
-    IterationStats st = worker.step(train_set, indices, /*prefetch_next=*/step + 1 < total);
+    IterationStats st = worker.step(train_set, indices, next_batch());
     ++step;
     ++batch_in_epoch;
     const bool epoch_done = batch_in_epoch == steps_per_epoch;

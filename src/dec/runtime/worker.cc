@@ -238,6 +238,7 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
   MicroState& ms = micro_[{t.path, t.micro}];
 
   torch::Tensor x, labels;
+  if (t.stage == 0 && st.empty() && raw_sent_ahead_) return;  // the last step sent them
   if (t.stage == 0) {
     auto [images, ys] = data.batch(indices.slice(0, t.offset, t.offset + mb));
     x = images;
@@ -315,8 +316,19 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   }
 }
 
+void Worker::send_raw_ahead(const data::Dataset& data, const torch::Tensor& next_indices) {
+  for (const Task& t : tasks_) {
+    const PathPlan& path = plan_.paths[t.path];
+    if (t.backward || t.stage != 0 || !path.stages[0].empty()) continue;
+    auto [x, labels] = data.batch(next_indices.slice(0, t.offset, t.offset + t.samples));
+    const int next = path.stages[1].rank;
+    sender_->enqueue(x, next, tag_of(t.path, t.micro, kActivation));
+    sender_->enqueue(labels, next, tag_of(t.path, t.micro, kLabels));
+  }
+}
+
 IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indices,
-                            bool prefetch_next) {
+                            const torch::Tensor& next_indices) {
   DEC_ASSERT(indices.numel() == plan_.global_batch, "batch of ", indices.numel(), ", plan wants ",
              plan_.global_batch);
   IterationStats stats;
@@ -324,12 +336,21 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   auto start = Clock::now();
   if (optimizer_) optimizer_->zero_grad();
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
+  const bool prefetch_next = next_indices.defined();
+  DEC_ASSERT(!prefetch_next || next_indices.numel() == plan_.global_batch, "next batch of ",
+             next_indices.numel(), ", plan wants ", plan_.global_batch);
   prefetch_next_ = prefetch_next;
   post_receives();
+  bool ahead = false;
   for (const Task& t : tasks_) {
+    if (t.backward && !ahead) {  // the forward phase is done
+      if (prefetch_next) send_raw_ahead(data, next_indices);
+      ahead = true;
+    }
     if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
   }
+  raw_sent_ahead_ = prefetch_next;
   const size_t prefetched = prefetch_next ? raw_keys_.size() : 0;
   DEC_ASSERT(posted_.size() == prefetched, posted_.size(), " receives posted at the end of a step, ", prefetched,
              " prefetched");

@@ -72,15 +72,20 @@ class Worker {
   // One iteration over `indices` (the global batch, [B] int64 into `data`; only
   // sources read it). Throws PeerLost/Timeout from communication.
   //
-  // `prefetch_next`: as each raw input of this iteration (samples and labels
-  // that no parameter has touched yet) is taken, post the receive of the next
-  // iteration's message on the same peer and tag. A source that only forwards
-  // then sends iteration i + 1 while i computes and syncs: on a real link
-  // (Gloo's send waits for its receive) the upload never idles. Every rank
-  // passes the same value, and true obliges the next call of step() on this
-  // Worker (no other traffic on these tags in between); false on the last step.
+  // `next_indices`: the next iteration's batch, or undefined on the last step.
+  // When defined, raw inputs (samples and labels that no parameter has touched
+  // yet) cross the links an iteration ahead, as the planner assumes
+  // (cost_model.cc carries_raw): as each raw input of this iteration is
+  // taken, the receive of the next iteration's message on the same peer and
+  // tag is posted, and a source that only forwards sends the next iteration's
+  // samples once its forward phase is done, while its links' upward direction
+  // would otherwise idle through backward and sync (sent at the start of the
+  // next step instead, they queued behind or ahead of other paths'
+  // activations on a shared uplink). Every rank passes the same batches, and
+  // a defined value obliges the next call of step() on this Worker to pass
+  // that batch as `indices` (no other traffic on these tags in between).
   IterationStats step(const data::Dataset& data, const torch::Tensor& indices,
-                      bool prefetch_next = false);
+                      const torch::Tensor& next_indices = {});
 
   // Checkpoints: writes the blocks this rank owns (lowest rank of the block's
   // replica group); returns file -> sha256 for the manifest.
@@ -111,6 +116,9 @@ class Worker {
   // senders can transmit while this rank computes; recv() then waits for the
   // posted one.
   void post_receives();
+  // Sends, for every source task that only forwards raw samples, the samples
+  // of `next_indices` it will forward next iteration.
+  void send_raw_ahead(const data::Dataset& data, const torch::Tensor& next_indices);
   // Posts one receive unless it is posted already (prefetched).
   void post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
   torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
@@ -142,6 +150,7 @@ class Worker {
       posted_;  // (peer, tag) -> buffer and its receive, this iteration
   std::set<std::pair<int, int>> raw_keys_;   // (peer, tag) of raw inputs this rank receives
   bool prefetch_next_ = false;               // this step re-posts raw receives for the next
+  bool raw_sent_ahead_ = false;              // this step's raw sources were sent by the last one
   std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
