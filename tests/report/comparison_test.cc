@@ -49,6 +49,9 @@ TEST(Comparison, DemoRunHasDecAndEveryBaseline) {
   EXPECT_TRUE(std::isnan(dp.measured_s));
   EXPECT_TRUE(std::isnan(dp.ratio));
   EXPECT_TRUE(std::isfinite(dp.predicted_s));
+  // Its paths are DEC's: the summary's "fastest other plan" must skip it.
+  EXPECT_TRUE(dp.same_plan_as_dec);
+  EXPECT_FALSE(rows[1].same_plan_as_dec);
   EXPECT_EQ(rows[5].note, "best split: every block on the cloud (same plan as cloud-only)");
 }
 

@@ -12,6 +12,17 @@ double divide(double a, double b) {
   return a / b;
 }
 
+// Two plans run the same paths: sources, routes, block ranges and samples.
+bool same_paths(const planner::Plan& a, const planner::Plan& b) {
+  if (!a.feasible || a.paths.size() != b.paths.size()) return false;
+  for (size_t i = 0; i < a.paths.size(); ++i) {
+    const planner::PlanPath &p = a.paths[i], &q = b.paths[i];
+    if (p.source != q.source || p.nodes != q.nodes || p.ranges != q.ranges || p.samples != q.samples)
+      return false;
+  }
+  return true;
+}
+
 int tier_rank(const std::string& tier) {
   if (tier == "device") return 0;
   if (tier == "edge") return 1;
@@ -60,6 +71,7 @@ std::vector<TimeRow> compare_times(const RunRecord& run) {
       row.predicted_s = b.feasible ? b.prediction.iteration_s : std::nan("");
       row.measured_s = std::nan("");
       row.note = b.note;
+      row.same_plan_as_dec = same_paths(b, *run.plan);
       rows.push_back(row);
     }
   }

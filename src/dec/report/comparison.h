@@ -24,6 +24,7 @@ struct TimeRow {
   double ratio = 0;              // measured / predicted; NaN if either is unknown
   double predicted_speedup = 0;  // this row's predicted / DEC's predicted; NaN for "dec" or unknown
   double measured_speedup = 0;   // this row's measured / DEC's measured; NaN for "dec" or unknown
+  bool same_plan_as_dec = false; // a baseline whose paths are DEC's (it measures DEC's plan again)
 };
 
 // Rows in order: "dec" first (when there is a plan or an iteration with a
