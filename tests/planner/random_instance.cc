@@ -18,6 +18,15 @@ struct Draws {
   double logu(double a, double b) { return std::exp(uni(std::log(a), std::log(b))); }
 };
 
+void add_node(cluster::ClusterSpec& s, const std::string& name, Tier tier, double speed, double memory) {
+  cluster::Node n;
+  n.name = name;
+  n.tier = tier;
+  n.speed = speed;
+  n.memory_bytes = memory;
+  s.nodes.push_back(n);
+}
+
 double draw_profile(Draws& r, int L, profile::ModelProfile* out) {
   profile::ModelProfile& p = *out;
   p.model = "random";
@@ -51,12 +60,7 @@ RandomCase draw(std::mt19937_64& rng) {
   cluster::ClusterSpec& s = c.spec;
   s.name = "random";
   auto node = [&](const std::string& name, Tier t, double speed, double mem_factor) {
-    cluster::Node n;
-    n.name = name;
-    n.tier = t;
-    n.speed = speed;
-    n.memory_bytes = static_total * mem_factor + r.logu(1e5, 1e8);
-    s.nodes.push_back(n);
+    add_node(s, name, t, speed, static_total * mem_factor + r.logu(1e5, 1e8));
   };
   auto link = [&](const std::string& a, const std::string& b, double lo, double hi) {
     s.links.push_back({a, b, r.logu(lo, hi), r.uni(0, 0.05)});
@@ -97,25 +101,17 @@ RandomCase draw_symmetric(std::mt19937_64& rng) {
   const double static_total = draw_profile(r, L, &c.profile);
   cluster::ClusterSpec& s = c.spec;
   s.name = "random-symmetric";
-  auto node = [&](const std::string& name, Tier t, double speed, double memory) {
-    cluster::Node n;
-    n.name = name;
-    n.tier = t;
-    n.speed = speed;
-    n.memory_bytes = memory;
-    s.nodes.push_back(n);
-  };
   auto memory = [&](double lo, double hi) { return static_total * r.uni(lo, hi) + r.logu(1e5, 1e8); };
   // Shapes: 0: 2-3 twins under one edge; 1: one twin under each of two twin
   // edges; 2: two twins under each of two twin edges; 3: two twins and an odd device under one edge.
   const int shape = r.pick(0, 3);
   const int E = shape == 1 || shape == 2 ? 2 : 1;
   const int twins = shape == 0 ? r.pick(2, 3) : shape == 2 ? 4 : 2;
-  node("cloud", Tier::kCloud, r.logu(0.5, 2), memory(0.6, 4));
+  add_node(s, "cloud", Tier::kCloud, r.logu(0.5, 2), memory(0.6, 4));
   const double edge_speed = r.logu(0.05, 1), edge_memory = memory(0.2, 3);
   const double up_bw = r.logu(5, 300), up_lat = r.uni(0, 0.05);
   for (int e = 0; e < E; ++e) {
-    node("edge" + std::to_string(e), Tier::kEdge, edge_speed, edge_memory);
+    add_node(s, "edge" + std::to_string(e), Tier::kEdge, edge_speed, edge_memory);
     s.links.push_back({"edge" + std::to_string(e), "cloud", up_bw, up_lat});
   }
   const double dev_speed = r.logu(0.005, 0.3), dev_memory = memory(0.1, 2);
@@ -124,12 +120,12 @@ RandomCase draw_symmetric(std::mt19937_64& rng) {
   int64_t odd = 0;
   for (int d = 0; d < twins; ++d) {
     const std::string name = "dev" + std::to_string(d);
-    node(name, Tier::kDevice, dev_speed, dev_memory);
+    add_node(s, name, Tier::kDevice, dev_speed, dev_memory);
     s.links.push_back({name, "edge" + std::to_string(d % E), bw, lat});
   }
   if (shape == 3) {
     odd = r.pick(1, 4);
-    node("odd", Tier::kDevice, r.logu(0.005, 0.3), memory(0.1, 2));
+    add_node(s, "odd", Tier::kDevice, r.logu(0.005, 0.3), memory(0.1, 2));
     s.links.push_back({"odd", "edge0", r.logu(0.5, 50), r.uni(0, 0.05)});
   }
   const int64_t B = per * twins + odd;

@@ -281,34 +281,31 @@ void add_demo_command(CLI::App& app) {
     // whose plan is DEC's or an earlier baseline's is not run again: it shares
     // that measurement.
     std::vector<BaselineRun> baselines;
-    std::vector<std::pair<json, std::string>> measured_plans = {{plan_paths(plan), "dec"}};
+    struct Measured {
+      json paths;
+      std::string kind;
+      double seconds;
+      int64_t iterations;
+    };
+    std::vector<Measured> measured_plans = {{plan_paths(plan), "dec", measured, iterations}};
     for (const auto& b : plan.at("baselines")) {
       BaselineRun r;
       r.kind = b.at("kind").get<std::string>();
       r.predicted_s = b.at("prediction").at("iteration_s").get<double>();
       r.note = b.value("note", "");
       const bool runnable = b.at("feasible").get<bool>() && f->baseline_steps > 0;
+      const json paths = plan_paths(b);
       auto same = std::find_if(measured_plans.begin(), measured_plans.end(),
-                               [&](const auto& m) { return runnable && m.first == plan_paths(b); });
+                               [&](const Measured& m) { return runnable && m.paths == paths; });
       if (same != measured_plans.end()) {
-        r.note = "same plan as " + same->second;
-        if (same->second == "dec") {
-          r.measured_s = measured;
-          r.iterations = iterations;
-        } else {
-          for (const auto& earlier : baselines) {
-            if (earlier.kind == same->second) {
-              r.measured_s = earlier.measured_s;
-              r.iterations = earlier.iterations;
-            }
-          }
-        }
+        r.note = "same plan as " + same->kind;
+        r.measured_s = same->seconds;
+        r.iterations = same->iterations;
       } else if (runnable) {
         // Fewer iterations for a slow baseline, never under 2 (one is warm-up).
         const int64_t steps_b = std::min<int64_t>(
             f->baseline_steps,
             std::max<int64_t>(2, static_cast<int64_t>(f->baseline_budget_s / std::max(r.predicted_s, 1e-9))));
-        measured_plans.push_back({plan_paths(b), r.kind});
         std::fprintf(stderr, "\nbaseline %s: %lld iterations\n", r.kind.c_str(),
                      static_cast<long long>(steps_b));
         const std::string m = f->out + "/baselines/" + r.kind + ".jsonl";
@@ -323,6 +320,7 @@ void add_demo_command(CLI::App& app) {
         }
         if (const int code = run_dec(bargs); code != 0) std::exit(code);
         r.measured_s = mean_measured(read_events(m), &r.iterations);
+        measured_plans.push_back({paths, r.kind, r.measured_s, r.iterations});
       }
       baselines.push_back(r);
     }

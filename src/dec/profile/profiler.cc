@@ -69,8 +69,7 @@ double timed(ComputePacer* pacer, F&& f) {
 // stretched, against what the same passes take at full speed divided by the
 // speed. Half the median excess of a (forward, backward) pair; never negative.
 double task_overhead(torch::nn::Sequential& whole, const model::ModelSpec& spec, int mb,
-                     double speed, const ProfileOptions& o) {
-  std::shared_ptr<ComputePacer> pacer = make_speed_pacer(speed);
+                     double speed, ComputePacer* pacer, const ProfileOptions& o) {
   auto pass = [&](ComputePacer* pc) {
     torch::Tensor x = torch::randn(batch_shape(mb, spec.input_shape()));
     torch::Tensor y;
@@ -89,7 +88,7 @@ double task_overhead(torch::nn::Sequential& whole, const model::ModelSpec& spec,
   const int repeats = std::clamp(static_cast<int>(o.paced_budget_s * speed / std::max(full_s, 1e-9)),
                                  std::min(3, o.repeats), o.repeats);
   std::vector<double> excess;
-  for (int r = 0; r < repeats; ++r) excess.push_back(pass(pacer.get()) - full_s / speed);
+  for (int r = 0; r < repeats; ++r) excess.push_back(pass(pacer) - full_s / speed);
   return std::max(0.0, stats(excess).median / 2);
 }
 
@@ -102,7 +101,7 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
             "must be positive, got ", o.repeats);
   DEC_CHECK(o.optimizer == "sgd" || o.optimizer == "adam", ConfigError, "unknown optimizer",
             "--optimizer", "'", o.optimizer, "' (expected sgd or adam)");
-  make_speed_pacer(o.speed);  // validates the speed
+  const std::shared_ptr<ComputePacer> pacer = make_speed_pacer(o.speed);  // validates the speed
   const int mb = o.micro_batch;
   const double state_factor = o.optimizer == "adam" ? 2.0 : 1.0;
 
@@ -183,9 +182,9 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
   }
   p.whole_s = stats(total).median;
   p.block_sum_ratio = p.whole_s > 0 ? block_sum / p.whole_s : 0;
-  if (o.speed == 1) return p;
+  if (!pacer) return p;  // full speed
   p = scaled(p, o.speed);
-  p.task_s = task_overhead(whole, spec, mb, o.speed, o);
+  p.task_s = task_overhead(whole, spec, mb, o.speed, pacer.get(), o);
   return p;
 }
 

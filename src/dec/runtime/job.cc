@@ -360,20 +360,22 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   const int64_t first_step = step;
   // One iteration's timeline goes to the metrics: past the warm-up, when there is one.
   const int64_t trace_step = std::min(total, first_step + 3);
-  // The batch after the current one, for raw inputs sent an iteration ahead.
-  data::EpochSampler ahead(train_set.size(), o.seed);
-  auto next_batch = [&] {
-    if (step + 1 >= total) return torch::Tensor();
-    const bool wraps = batch_in_epoch + 1 == steps_per_epoch;
-    if (ahead.epoch() != epoch + wraps) ahead.set_epoch(epoch + wraps);
-    return ahead.batch_indices(wraps ? 0 : batch_in_epoch + 1, B);
+  // Batch `index` of `e`. The sampler moves to an epoch as its first batch is
+  // drawn; batches drawn earlier keep their epoch's order (sampler.h).
+  auto batch_of = [&](int64_t e, int64_t index) {
+    if (sampler.epoch() != e) sampler.set_epoch(e);
+    return sampler.batch_indices(index, B);
   };
+  torch::Tensor indices = step < total ? batch_of(epoch, batch_in_epoch) : torch::Tensor();
   while (step < total) {
-    if (sampler.epoch() != epoch) sampler.set_epoch(epoch);
-    torch::Tensor indices = sampler.batch_indices(batch_in_epoch, B);
     // The next step follows at once (evaluation and checkpoints use other
     // tags), so raw inputs of step + 1 may already cross the links.
-    IterationStats st = worker.step(train_set, indices, next_batch());
+    const bool wraps = batch_in_epoch + 1 == steps_per_epoch;
+    torch::Tensor next = step + 1 == total ? torch::Tensor()
+                         : wraps           ? batch_of(epoch + 1, 0)
+                                           : batch_of(epoch, batch_in_epoch + 1);
+    IterationStats st = worker.step(train_set, indices, next);
+    indices = next;
     ++step;
     ++batch_in_epoch;
     const bool epoch_done = batch_in_epoch == steps_per_epoch;
