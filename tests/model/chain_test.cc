@@ -22,6 +22,13 @@ struct Case {
   std::string model;
   Shape input;  // {} = default
   int64_t batch;
+  // 0: bitwise equal. Otherwise the relative tolerance of allclose (absolute:
+  // a tenth of it). MobileNetV2's channels-last weights need one: inside the
+  // whole model autograd hands the last conv's block an NCHW gradient (from
+  // adaptive average pooling's backward) while a cut hands it the NHWC one
+  // that a leaf's gradient gets, and oneDNN's kernels round differently per
+  // layout; the difference then grows down the chain (4e-6 at the input).
+  double tolerance = 0;
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
@@ -89,12 +96,14 @@ Pass run_whole(const ModelSpec& spec, const torch::Tensor& x, const torch::Tenso
 }
 
 void expect_same(const std::map<std::string, torch::Tensor>& want,
-                 const std::map<std::string, torch::Tensor>& got, const char* what) {
+                 const std::map<std::string, torch::Tensor>& got, const char* what,
+                 double tolerance) {
   ASSERT_EQ(want.size(), got.size()) << what;
   for (const auto& [name, w] : want) {
     auto it = got.find(name);
     ASSERT_NE(it, got.end()) << what << " " << name << " missing from the chain";
-    EXPECT_TRUE(torch::equal(w, it->second))
+    EXPECT_TRUE(tolerance == 0 ? torch::equal(w, it->second)
+                               : torch::allclose(w, it->second, tolerance, tolerance / 10))
         << what << " " << name << " differs by " << (w - it->second).abs().max().item<double>();
   }
 }
@@ -132,11 +141,11 @@ TEST_P(ChainEquivalence, RangesComputeWhatTheWholeModelComputes) {
   for (const auto& cuts : cut_sets(spec.num_blocks(), std::hash<std::string>{}(c.model))) {
     SCOPED_TRACE(::testing::PrintToString(cuts));
     const Pass chain = run_chain(spec, cuts, x, y);
-    expect_same(whole.params, chain.params, "parameter");
+    expect_same(whole.params, chain.params, "parameter", 0);
     EXPECT_TRUE(torch::equal(whole.output, chain.output))
         << "outputs differ by " << (whole.output - chain.output).abs().max().item<double>();
-    expect_same(whole.grads, chain.grads, "gradient of");
-    expect_same(whole.buffers, chain.buffers, "buffer");
+    expect_same(whole.grads, chain.grads, "gradient of", c.tolerance);
+    expect_same(whole.buffers, chain.buffers, "buffer", 0);
   }
 }
 
@@ -145,8 +154,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ChainEquivalence,
                                            Case{"lenet5", {3, 32, 32}, 4}, Case{"mlp", {}, 4},
                                            Case{"vgg11", {}, 2}, Case{"resnet18", {}, 2},
                                            Case{"resnet18", {3, 96, 96}, 2},
-                                           Case{"mobilenetv2", {}, 2},
-                                           Case{"mobilenetv2", {3, 32, 32}, 2}),
+                                           Case{"mobilenetv2", {}, 2, 1e-4},
+                                           Case{"mobilenetv2", {3, 32, 32}, 2, 1e-4}),
                          case_name);
 
 }  // namespace

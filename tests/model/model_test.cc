@@ -158,6 +158,34 @@ TEST(ModelSpec, ConcurrentBuildsAreDeterministic) {
   for (const auto& b : built) EXPECT_TRUE(same_parameters(*reference, *b));
 }
 
+TEST(ModelSpec, ChannelsLastWeightsChangeStridesNotResults) {
+  const ModelSpec spec = make_model("fmnist-cnn");
+  ASSERT_EQ(spec.weight_layout(), WeightLayout::kChannelsLast);
+  const ModelSpec plain = spec.with_weight_layout(WeightLayout::kContiguous);
+  EXPECT_EQ(plain.hash(), spec.hash());
+  torch::nn::Sequential a = spec.build_all(7), b = plain.build_all(7);
+  EXPECT_TRUE(same_parameters(*a, *b));
+  // Every 4-D weight is NHWC as the convolution sees it, conv1's too: with one
+  // input channel a weight is contiguous both ways, and only its strides tell.
+  for (const auto& [name, t] : named(*a, false)) {
+    if (t.dim() != 4) continue;
+    SCOPED_TRACE(name);
+    EXPECT_EQ(t.suggest_memory_format(), at::MemoryFormat::ChannelsLast);
+    EXPECT_TRUE(named(*b, false).at(name).is_contiguous());
+  }
+  torch::manual_seed(3);
+  const torch::Tensor x = torch::randn({8, 1, 28, 28});
+  const torch::Tensor ya = a->forward(x), yb = b->forward(x);
+  EXPECT_TRUE(torch::allclose(ya, yb, 1e-5, 1e-5));
+  ya.sum().backward();
+  yb.sum().backward();
+  const auto ga = named(*a, false), gb = named(*b, false);
+  for (const auto& [name, t] : ga) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(torch::allclose(t.grad(), gb.at(name).grad(), 1e-5, 1e-5));
+  }
+}
+
 TEST(ModelSpec, RangesAreNamedByBlockAndBlocksClone) {
   const ModelSpec spec = make_model("resnet18");
   torch::nn::Sequential range =

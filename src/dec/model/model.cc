@@ -72,6 +72,12 @@ int64_t ModelSpec::total_params() const {
   return n;
 }
 
+ModelSpec ModelSpec::with_weight_layout(WeightLayout layout) const {
+  ModelSpec copy = *this;
+  copy.weight_layout_ = layout;
+  return copy;
+}
+
 double ModelSpec::total_flops() const {
   double f = 0;
   for (const auto& b : blocks_) f += b.flops;
@@ -100,6 +106,15 @@ torch::nn::AnyModule ModelSpec::instantiate(size_t i, uint64_t seed) const {
              name_, " block ", blocks_[i].name, ": module has ", numel_sum(m.parameters()),
              " parameters and ", numel_sum(m.buffers()), " buffer elements, its BlockInfo says ",
              blocks_[i].params, " and ", blocks_[i].buffers);
+  if (weight_layout_ == WeightLayout::kChannelsLast) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : block.ptr()->parameters()) {
+      // Not contiguous(ChannelsLast): with one input channel a weight is both
+      // contiguous and channels-last, contiguous() keeps its strides, and the
+      // convolution reads them as NCHW (suggest_memory_format()).
+      if (p.dim() == 4) p.set_data(at::empty_like(p, at::MemoryFormat::ChannelsLast).copy_(p));
+    }
+  }
   return block;
 }
 

@@ -15,6 +15,20 @@
 // Batch norm layers compute batch statistics in train() mode, so a block gives
 // the same result as inside the whole model when it sees the same batch.
 //
+// Weight layout: a spec may store its 4-D parameters (convolution weights)
+// channels-last. LibTorch 1.13's oneDNN convolution then runs NHWC whenever
+// either its input or its weight is channels-last, so the activations between
+// convolutions, batch norms and poolings stay NHWC without converting the
+// inputs; max-pooling in particular is several times faster on NHWC on one
+// thread. Only strides change: shapes, values, names and the hash are the
+// same, checkpoints are interchangeable, and grad_sync, checkpoints and the
+// wire convert to the logical (contiguous) order where they need it. One
+// exception to the chain contract above: with channels-last weights a
+// gradient crossing a cut may reach its block in another layout than inside
+// the whole model (autograd's choice), and oneDNN rounds differently per
+// layout, so gradients agree to rounding (MobileNetV2: 1e-4 relative), not
+// bit for bit (chain_test.cc).
+//
 // Thread safety: a ModelSpec is immutable after construction and may be shared
 // and copied. build() initialises blocks from torch's default CPU generator,
 // seeded under a process-wide mutex and restored afterwards
@@ -33,6 +47,8 @@
 namespace dec::model {
 
 using Shape = std::vector<int64_t>;  // per sample, without the batch dimension
+
+enum class WeightLayout { kContiguous, kChannelsLast };
 
 struct BlockInfo {
   std::string name;  // unique within the model, e.g. "conv1", "layer2_0", "head"
@@ -62,6 +78,9 @@ class ModelSpec {
   size_t num_blocks() const { return blocks_.size(); }
   const BlockInfo& block(size_t i) const { return blocks_.at(i); }
   const std::vector<BlockInfo>& blocks() const { return blocks_; }
+  WeightLayout weight_layout() const { return weight_layout_; }
+  // A copy whose build() stores 4-D parameters in `layout`.
+  ModelSpec with_weight_layout(WeightLayout layout) const;
   int64_t total_params() const;
   double total_flops() const;
 
@@ -94,10 +113,12 @@ class ModelSpec {
   int64_t num_classes_;
   std::vector<BlockInfo> blocks_;
   std::vector<BlockFactory> factories_;
+  WeightLayout weight_layout_ = WeightLayout::kContiguous;
   struct HashCache;
   std::shared_ptr<HashCache> hash_;
 
-  // Block i alone, initialised from (seed, i), its counts checked against blocks_[i].
+  // Block i alone, initialised from (seed, i), its counts checked against
+  // blocks_[i], its 4-D parameters in weight_layout_.
   torch::nn::AnyModule instantiate(size_t i, uint64_t seed) const;
   std::string compute_hash() const;
 };

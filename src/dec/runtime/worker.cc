@@ -377,10 +377,16 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
 
 void Worker::broadcast_parameters() {
   torch::NoGradGuard no_grad;
+  // The wire carries contiguous tensors; channels-last weights go as a copy.
+  auto broadcast = [](comm::Group& group, torch::Tensor& t) {
+    torch::Tensor wire = t.contiguous();
+    group.broadcast(wire, 0);
+    if (!wire.is_same(t)) t.copy_(wire);
+  };
   for (const auto& [g, group] : subgroup_of_group_) {
     for (size_t l : replica_groups_[g].blocks) {
-      for (auto& p : blocks_.at(l)->parameters()) group->broadcast(p, 0);
-      for (auto& b : blocks_.at(l)->buffers()) group->broadcast(b, 0);
+      for (auto& p : blocks_.at(l)->parameters()) broadcast(*group, p);
+      for (auto& b : blocks_.at(l)->buffers()) broadcast(*group, b);
     }
   }
 }
