@@ -27,7 +27,7 @@
 #include "dec/runtime/block_state.h"
 #include "dec/runtime/checkpoint.h"
 #include "dec/runtime/job.h"
-#include "dec/runtime/optimizer.h"
+#include "dec/optim/optimizer.h"
 #include "test_util.h"
 
 extern char** environ;
@@ -200,12 +200,12 @@ std::map<std::string, torch::Tensor> reference(int steps, int64_t batch) {
   torch::set_num_threads(1);
   model::ModelSpec spec = model::make_model("fmnist-cnn");
   torch::nn::Sequential net = spec.build_all(kSeed);
-  NamedParams params = named_parameters(net);
-  OptimizerConfig c;
+  optim::NamedParams params = named_parameters(net);
+  optim::OptimizerConfig c;
   c.kind = "sgd";
   c.lr = 0.05;
   c.momentum = 0.9;
-  auto opt = make_optimizer(params, c);
+  auto opt = optim::make_optimizer(params, c);
   data::Dataset data = data::make_synthetic({1, 28, 28}, 10, kData, kSeed);
   data::EpochSampler sampler(kData, kSeed);
   const int64_t per_epoch = kData / batch;

@@ -23,8 +23,8 @@ namespace {
 constexpr int kIterations = 5;
 constexpr uint64_t kSeed = 3;
 
-OptimizerConfig sgd() {
-  OptimizerConfig c;
+optim::OptimizerConfig sgd() {
+  optim::OptimizerConfig c;
   c.kind = "sgd";
   c.lr = 0.05;
   c.momentum = 0.9;
@@ -44,8 +44,8 @@ torch::Tensor batch_indices(int64_t step, int64_t batch) {
 // Single-node training on the same batches: the reference.
 std::map<std::string, torch::Tensor> reference(const model::ModelSpec& spec, int64_t batch) {
   torch::nn::Sequential net = spec.build_all(kSeed);
-  NamedParams params = named_parameters(net);
-  auto opt = make_optimizer(params, sgd());
+  optim::NamedParams params = named_parameters(net);
+  auto opt = optim::make_optimizer(params, sgd());
   data::Dataset data = dataset();
   for (int s = 0; s < kIterations; ++s) {
     auto [x, y] = data.batch(batch_indices(s, batch));

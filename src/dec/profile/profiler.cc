@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "dec/core/error.h"
+#include "dec/optim/optimizer.h"
 #include "dec/profile/compute_pacer.h"
 
 namespace dec::profile {
@@ -48,9 +49,14 @@ double numel(const model::Shape& s) {
   return std::accumulate(s.begin(), s.end(), 1.0, std::multiplies<double>());
 }
 
+// The runtime's optimizer (optim::make_optimizer), so that opt_s times its step.
 std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Sequential& m, const std::string& kind) {
-  if (kind == "adam") return std::make_unique<torch::optim::Adam>(m->parameters(), torch::optim::AdamOptions(1e-3));
-  return std::make_unique<torch::optim::SGD>(m->parameters(), torch::optim::SGDOptions(1e-2).momentum(0.9));
+  optim::OptimizerConfig c;
+  c.kind = kind;
+  c.lr = kind == "adam" ? 1e-3 : 1e-2;
+  optim::NamedParams params;
+  for (const auto& p : m->named_parameters()) params.emplace_back(p.key(), p.value());
+  return optim::make_optimizer(params, c);
 }
 
 // Seconds `f` takes; with a pacer, stretched as the runtime stretches a task.

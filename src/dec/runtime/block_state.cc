@@ -33,16 +33,16 @@ std::vector<std::string> block_names(const torch::nn::Sequential& range) {
   return names;
 }
 
-NamedParams block_parameters(const torch::nn::Sequential& range, const std::string& block) {
-  NamedParams out;
+optim::NamedParams block_parameters(const torch::nn::Sequential& range, const std::string& block) {
+  optim::NamedParams out;
   for (const auto& p : child(range, block)->named_parameters(/*recurse=*/true)) {
     out.emplace_back(block + "." + p.key(), p.value());
   }
   return out;
 }
 
-NamedParams named_parameters(const torch::nn::Sequential& range) {
-  NamedParams out;
+optim::NamedParams named_parameters(const torch::nn::Sequential& range) {
+  optim::NamedParams out;
   for (const auto& block : block_names(range)) {
     for (auto& p : block_parameters(range, block)) out.push_back(std::move(p));
   }
@@ -50,22 +50,22 @@ NamedParams named_parameters(const torch::nn::Sequential& range) {
 }
 
 BlockState capture_block(const torch::nn::Sequential& range, const std::string& block,
-                         const torch::optim::Optimizer* opt, const OptimizerConfig& config) {
+                         const torch::optim::Optimizer* opt, const optim::OptimizerConfig& config) {
   BlockState s;
-  NamedParams params = block_parameters(range, block);
+  optim::NamedParams params = block_parameters(range, block);
   for (const auto& [name, t] : params) s.params[name] = t.detach().clone();
   for (const auto& b : child(range, block)->named_buffers(/*recurse=*/true)) {
     s.buffers[block + "." + b.key()] = b.value().detach().clone();
   }
-  if (opt != nullptr) s.optim = export_state(*opt, config, params);
+  if (opt != nullptr) s.optim = optim::export_state(*opt, config, params);
   return s;
 }
 
 void restore_block(torch::nn::Sequential& range, const std::string& block, const BlockState& s,
-                   torch::optim::Optimizer* opt, const OptimizerConfig& config,
+                   torch::optim::Optimizer* opt, const optim::OptimizerConfig& config,
                    const std::string& where) {
   torch::NoGradGuard no_grad;
-  NamedParams params = block_parameters(range, block);
+  optim::NamedParams params = block_parameters(range, block);
   for (auto& [name, t] : params) copy_into(t, s.params, name, where);
   DEC_CHECK(s.params.size() == params.size(), CorruptFile, "checkpoint does not fit the model",
             where, "block '", block, "' has ", s.params.size(), " parameters, the model ",
@@ -78,7 +78,7 @@ void restore_block(torch::nn::Sequential& range, const std::string& block, const
   }
   DEC_CHECK(s.buffers.size() == buffers, CorruptFile, "checkpoint does not fit the model", where,
             "block '", block, "' has ", s.buffers.size(), " buffers, the model ", buffers);
-  if (opt != nullptr) import_state(*opt, config, params, s.optim, where);
+  if (opt != nullptr) optim::import_state(*opt, config, params, s.optim, where);
 }
 
 }  // namespace dec::runtime

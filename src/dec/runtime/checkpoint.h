@@ -40,7 +40,7 @@ struct CheckpointState {
   std::string model;           // zoo name
   std::string model_hash;
   std::string plan_hash;       // "" for single-node training
-  std::string optimizer;       // OptimizerConfig::to_string()
+  std::string optimizer;       // optim::OptimizerConfig::to_string()
 };
 
 // One block's tensors, by full parameter name ("conv1.conv.weight").

@@ -77,7 +77,7 @@ void validate(const JobOptions& o) {
   DEC_CHECK(o.checkpoint_every == 0 || !o.checkpoint_dir.empty(), ConfigError, "invalid flag",
             "--checkpoint-every", "needs --checkpoint-dir");
   DEC_CHECK(o.timeout.count() > 0, ConfigError, "invalid flag", "--timeout", "must be positive");
-  runtime::validate(o.optimizer, "--optimizer");
+  optim::validate(o.optimizer, "--optimizer");
   DEC_CHECK(!o.emulate || !o.cluster_path.empty(), ConfigError, "invalid flag", "--emulate",
             "needs --cluster: the spec gives the nodes' speeds and the links");
   DEC_CHECK(!o.emulate || o.speed == 1, ConfigError, "invalid flag", "--speed",

@@ -25,7 +25,7 @@
 #include "dec/comm/rendezvous.h"
 #include "dec/core/version.h"
 #include "dec/runtime/exec_plan.h"
-#include "dec/runtime/optimizer.h"
+#include "dec/optim/optimizer.h"
 
 namespace dec::runtime {
 
@@ -49,7 +49,7 @@ struct JobOptions {
   // Training.
   int64_t epochs = 1;
   int64_t max_steps = 0;                       // > 0: stop after this many iterations
-  OptimizerConfig optimizer;
+  optim::OptimizerConfig optimizer;
   uint64_t seed = 0;
   std::string checkpoint_dir;                  // shared by the ranks (one machine or a shared fs)
   int64_t checkpoint_every = 0;

@@ -34,7 +34,7 @@ void validate(const TrainOptions& o) {
             "must be >= 0, got ", o.checkpoint_every);
   DEC_CHECK(o.checkpoint_every == 0 || !o.checkpoint_dir.empty(), ConfigError, "invalid flag",
             "--checkpoint-every", "needs --checkpoint-dir");
-  validate(o.optimizer, "--optimizer");
+  optim::validate(o.optimizer, "--optimizer");
 }
 
 struct Run {
@@ -42,7 +42,7 @@ struct Run {
   model::ModelSpec spec;
   data::Dataset train, test;
   torch::nn::Sequential net;
-  NamedParams params;
+  optim::NamedParams params;
   std::unique_ptr<torch::optim::Optimizer> opt;
   data::EpochSampler sampler;
   int64_t steps_per_epoch;
@@ -57,7 +57,7 @@ struct Run {
         test(std::move(te)),
         net(spec.build_all(o.seed)),
         params(named_parameters(net)),
-        opt(make_optimizer(params, o.optimizer)),
+        opt(optim::make_optimizer(params, o.optimizer)),
         sampler(train.size(), o.seed, /*shuffle=*/true) {
     steps_per_epoch = sampler.num_batches(o.batch_size, /*drop_last=*/false);
     total_steps = o.max_steps > 0 ? o.max_steps : o.epochs * steps_per_epoch;
@@ -157,7 +157,7 @@ TrainResult train(const TrainOptions& o, TrainObserver* observer) {
     auto t0 = Clock::now();
     auto indices = run.sampler.batch_indices(run.batch_in_epoch, o.batch_size);
     auto [x, y] = run.train.batch(indices);
-    run.opt->zero_grad();
+    optim::zero_grad_to_none(*run.opt);
     torch::Tensor loss = torch::nn::functional::cross_entropy(run.net->forward(x), y);
     loss.backward();
     run.opt->step();

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "dec/runtime/optimizer.h"
+#include "dec/optim/optimizer.h"
 
 namespace dec::runtime {
 
@@ -24,7 +24,7 @@ struct TrainOptions {
   int64_t epochs = 1;
   int64_t max_steps = 0;             // > 0: stop after this many steps in all (epochs ignored)
   int64_t batch_size = 64;
-  OptimizerConfig optimizer;
+  optim::OptimizerConfig optimizer;
   uint64_t seed = 0;
   std::string checkpoint_dir;        // "" = no checkpoints
   int64_t checkpoint_every = 0;      // steps between checkpoints; 0 = only at the end

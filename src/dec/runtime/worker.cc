@@ -67,8 +67,8 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
   held_ = blocks_of(plan_, rank_);
   for (size_t l : held_) blocks_[l] = spec_.build(l, l + 1, options_.seed);
 
-  NamedParams params = parameters();
-  if (!params.empty()) optimizer_ = make_optimizer(params, options_.optimizer);
+  optim::NamedParams params = parameters();
+  if (!params.empty()) optimizer_ = optim::make_optimizer(params, options_.optimizer);
 
   // Sub-groups: every rank walks the same list in the same order; members build.
   replica_groups_ = replica_groups(plan_);
@@ -106,8 +106,8 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
 
 Worker::~Worker() = default;
 
-NamedParams Worker::parameters() const {
-  NamedParams out;
+optim::NamedParams Worker::parameters() const {
+  optim::NamedParams out;
   for (const auto& [l, m] : blocks_) {
     for (auto& p : named_parameters(m)) out.push_back(std::move(p));
   }
@@ -334,7 +334,7 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   IterationStats stats;
   tracer_.start();
   auto start = Clock::now();
-  if (optimizer_) optimizer_->zero_grad();
+  if (optimizer_) optim::zero_grad_to_none(*optimizer_);
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
   const bool prefetch_next = next_indices.defined();
   DEC_ASSERT(!prefetch_next || next_indices.numel() == plan_.global_batch, "next batch of ",

@@ -35,14 +35,14 @@
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/grad_ready.h"
 #include "dec/runtime/grad_sync.h"
-#include "dec/runtime/optimizer.h"
+#include "dec/optim/optimizer.h"
 #include "dec/runtime/trace.h"
 
 namespace dec::runtime {
 
 struct WorkerOptions {
   uint64_t seed = 0;          // model initialisation (identical on every rank)
-  OptimizerConfig optimizer;
+  optim::OptimizerConfig optimizer;
   // Stretches this rank's compute to an emulated speed; null = full speed.
   std::shared_ptr<profile::ComputePacer> pacer;
 };
@@ -97,7 +97,7 @@ class Worker {
   int rank() const { return rank_; }
   const std::vector<size_t>& held_blocks() const { return held_; }
   // Full parameter names -> tensors of the held blocks.
-  NamedParams parameters() const;
+  optim::NamedParams parameters() const;
   std::vector<std::string> owned_block_names() const;
   // Parameters and buffers (copies) of held block `l`, by full name.
   BlockState block_state(size_t l) const;

@@ -1,5 +1,6 @@
 // Optimizers as PyTorch users know them (torch.optim.SGD with momentum, Adam),
 // plus a by-name view of their state so it can be checkpointed per block.
+// Adam is FusedAdam (fused_adam.h): Adam's algorithm and state, one pass.
 //
 // LibTorch keys optimizer state by TensorImpl address, which does not survive a
 // process; export_state/import_state re-key it by parameter name.
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace dec::runtime {
+namespace dec::optim {
 
 struct OptimizerConfig {
   std::string kind = "sgd";    // "sgd" (with momentum) or "adam"
@@ -34,6 +35,12 @@ using NamedParams = std::vector<std::pair<std::string, torch::Tensor>>;
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NamedParams& params,
                                                         const OptimizerConfig& config);
 
+// torch.optim's zero_grad(set_to_none=True): drops the gradients instead of
+// zeroing them, so the next backward stores its gradient rather than adding it
+// to zeros (a fill and an addition per parameter saved; the values are the
+// same, 0 + g == g). Readers of a gradient must allow it to be undefined.
+void zero_grad_to_none(torch::optim::Optimizer& opt);
+
 // State of each named parameter, as "<param>/<field>" -> tensor ("step" is a
 // 0-d int64 tensor). Parameters with no state yet (before the first step) are
 // absent. Returned tensors are copies.
@@ -47,4 +54,4 @@ void import_state(torch::optim::Optimizer& opt, const OptimizerConfig& config,
                   const NamedParams& params, const std::map<std::string, torch::Tensor>& state,
                   const std::string& where);
 
-}  // namespace dec::runtime
+}  // namespace dec::optim

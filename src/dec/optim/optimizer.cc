@@ -1,10 +1,11 @@
-#include "dec/runtime/optimizer.h"
+#include "dec/optim/optimizer.h"
 
 #include <cmath>
 
 #include "dec/core/error.h"
+#include "dec/optim/fused_adam.h"
 
-namespace dec::runtime {
+namespace dec::optim {
 
 double OptimizerConfig::state_factor() const { return kind == "adam" ? 2.0 : 1.0; }
 
@@ -44,7 +45,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NamedParams& param
                                                         const OptimizerConfig& c) {
   validate(c, "optimizer");
   if (c.kind == "adam") {
-    return std::make_unique<torch::optim::Adam>(
+    return std::make_unique<FusedAdam>(
         tensors_of(params), torch::optim::AdamOptions(c.lr)
                                 .betas({c.beta1, c.beta2})
                                 .eps(c.eps)
@@ -53,6 +54,12 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NamedParams& param
   return std::make_unique<torch::optim::SGD>(
       tensors_of(params),
       torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+}
+
+void zero_grad_to_none(torch::optim::Optimizer& opt) {
+  for (auto& group : opt.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  }
 }
 
 std::map<std::string, torch::Tensor> export_state(const torch::optim::Optimizer& opt,
@@ -86,7 +93,8 @@ torch::Tensor need(const std::map<std::string, torch::Tensor>& state, const std:
     DEC_CHECK(it->second.sizes() == like.sizes(), CorruptFile, "optimizer state does not fit",
               where, "'", key, "' has shape ", it->second.sizes(), ", parameter has ",
               like.sizes());
-    return it->second.to(like.dtype()).clone();
+    // In the parameter's layout (channels-last weights), as a fresh state would be.
+    return torch::empty_like(like).copy_(it->second);
   }
   return it->second;
 }
@@ -114,4 +122,4 @@ void import_state(torch::optim::Optimizer& opt, const OptimizerConfig& c,
   }
 }
 
-}  // namespace dec::runtime
+}  // namespace dec::optim
