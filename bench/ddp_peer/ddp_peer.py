@@ -77,6 +77,8 @@ def train(rank, world, args, port, queue):
     torch.manual_seed(args.seed)  # every rank builds the same model; DDP broadcasts rank 0's anyway
     model = make_model(torch)
     params = sum(p.numel() for p in model.parameters())
+    if args.channels_last:  # the weight layout DEC uses for this model (src/dec/model/zoo.cc)
+        model = model.to(memory_format=torch.channels_last)
     if ddp:
         model = DDP(model, bucket_cap_mb=args.bucket_cap_mb)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -136,6 +138,7 @@ def train(rank, world, args, port, queue):
             "batch_per_process": per_rank,
             "parameters": params,
             "bucket_cap_mb": args.bucket_cap_mb if ddp else None,
+            "channels_last": args.channels_last,
             "warmup": args.warmup,
             "steps": args.steps,
             "seconds": t_end - t_start,
@@ -171,6 +174,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bucket-cap-mb", type=float, default=25.0, help="DDP bucket size (its default)")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="channels-last weights, as DEC runs this model (not PyTorch's default)")
     ap.add_argument("--data-dir", default=DATA_DIR)
     args = ap.parse_args()
     if args.mode == "single":

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "dec/runtime/checkpoint.h"
 #include "dec/optim/optimizer.h"
+#include "dec/runtime/checkpoint.h"
 
 namespace dec::runtime {
 

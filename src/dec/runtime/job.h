@@ -24,8 +24,8 @@
 
 #include "dec/comm/rendezvous.h"
 #include "dec/core/version.h"
-#include "dec/runtime/exec_plan.h"
 #include "dec/optim/optimizer.h"
+#include "dec/runtime/exec_plan.h"
 
 namespace dec::runtime {
 

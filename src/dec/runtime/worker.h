@@ -29,13 +29,13 @@
 #include "dec/comm/group.h"
 #include "dec/data/dataset.h"
 #include "dec/model/model.h"
+#include "dec/optim/optimizer.h"
+#include "dec/profile/compute_pacer.h"
 #include "dec/runtime/async_sender.h"
 #include "dec/runtime/checkpoint.h"
-#include "dec/profile/compute_pacer.h"
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/grad_ready.h"
 #include "dec/runtime/grad_sync.h"
-#include "dec/optim/optimizer.h"
 #include "dec/runtime/trace.h"
 
 namespace dec::runtime {
