@@ -204,8 +204,11 @@ std::string await_join(const RendezvousOptions& o, Store& job, SteadyTime deadli
                     dec::str("missing ", list_ranks(o, missing), " (reported by rank 0)"));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      job.add("status_seen", 1);  // rank 0 need not keep the server up for this rank
       const auto missing = missing_ranks(job, o.init.world_size);
+      // Only now may rank 0 stop keeping its server up for this rank: said
+      // before the read above, rank 0 could exit in between and this rank
+      // would report a reset connection instead of the missing ranks.
+      job.add("status_seen", 1);
       if (missing.empty())
         throw Timeout("rendezvous timed out", where,
                       "every rank joined but rank 0 did not publish the member table");
