@@ -166,6 +166,20 @@ TEST(Group, BroadcastAndBarrier) {
   testing::expect_ok(errors);
 }
 
+TEST(Group, BroadcastWritesANonContiguousTensorInPlace) {
+  auto errors = run_ranks(2, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    const at::Tensor want = at::arange(2 * 3 * 4 * 5, at::kFloat).reshape({2, 3, 4, 5});
+    at::Tensor t = (g.rank() == 0 ? want : at::zeros_like(want)).contiguous(at::MemoryFormat::ChannelsLast);
+    const void* storage = t.data_ptr();
+    g.broadcast(t, 0);
+    EXPECT_TRUE(at::equal(t, want));
+    EXPECT_EQ(t.data_ptr(), storage);  // in place, layout kept
+    EXPECT_TRUE(t.is_contiguous(at::MemoryFormat::ChannelsLast));
+  });
+  testing::expect_ok(errors);
+}
+
 TEST(Group, AllreduceOnConcurrentSubgroupsOfSeveralMemberships) {
   const std::vector<std::pair<std::string, std::vector<int>>> groups = {
       {"a", {0, 1}}, {"b", {3, 1, 2}}, {"c", {0, 2}}, {"all", {0, 1, 2, 3}}, {"d", {1, 3}}};

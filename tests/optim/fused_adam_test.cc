@@ -28,8 +28,8 @@ std::vector<torch::Tensor> clone_params(const std::vector<torch::Tensor>& ps) {
   return out;
 }
 
-// Gives every parameter the same fresh gradient in both sets, in `grad_layout`
-// of each (as given, or transposed so that its strides differ from the parameter's).
+// Gives every parameter the same fresh gradient in both sets; with
+// `transposed_grads`, matrices get gradients whose strides differ from theirs.
 void set_grads(std::vector<torch::Tensor>& a, std::vector<torch::Tensor>& b, int step,
                bool transposed_grads) {
   torch::manual_seed(100 + step);

@@ -156,7 +156,9 @@ class Group {
   // latencies: an approximation of a ring all-reduce on the emulated links.
   void allreduce_sum(at::Tensor& tensor);
   // Copies `root`'s tensor (group rank) into every member's tensor of the same size.
-  // Not shaped.
+  // Any layout: a non-contiguous tensor (channels-last weights) travels as a
+  // contiguous copy and is written back in place (call under NoGradGuard for
+  // parameters). Not shaped.
   void broadcast(at::Tensor& tensor, int root);
   void barrier();
 

@@ -267,18 +267,20 @@ void Group::allreduce_sum(at::Tensor& tensor) {
 
 void Group::broadcast(at::Tensor& tensor, int root) {
   State& s = *state_;
-  check_buffer(tensor, "broadcast");
+  const at::Tensor wire = tensor.defined() ? tensor.contiguous() : tensor;
+  check_buffer(wire, "broadcast");
   DEC_ASSERT(root >= 0 && root < size(), "broadcast root ", root, " of ", size());
   if (size() == 1 || tensor.numel() == 0) return;
   Clock& clock = *s.world->clock;
   const double t0 = clock.now();
   s.guarded("broadcast failed", s.at_group(), [&] {
-    std::vector<at::Tensor> v{tensor};
+    std::vector<at::Tensor> v{wire};
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     opts.timeout = s.world->options.timeout;
     wait(s.pg->broadcast(v, opts), s.world->options.timeout);
   });
+  if (!wire.is_same(tensor)) tensor.copy_(wire);
   s.world->counters->add_collective("broadcast " + s.name, nbytes(tensor), clock.now() - t0);
 }
 

@@ -106,15 +106,6 @@ torch::nn::AnyModule ModelSpec::instantiate(size_t i, uint64_t seed) const {
              name_, " block ", blocks_[i].name, ": module has ", numel_sum(m.parameters()),
              " parameters and ", numel_sum(m.buffers()), " buffer elements, its BlockInfo says ",
              blocks_[i].params, " and ", blocks_[i].buffers);
-  if (weight_layout_ == WeightLayout::kChannelsLast) {
-    torch::NoGradGuard no_grad;
-    for (auto& p : block.ptr()->parameters()) {
-      // Not contiguous(ChannelsLast): with one input channel a weight is both
-      // contiguous and channels-last, contiguous() keeps its strides, and the
-      // convolution reads them as NCHW (suggest_memory_format()).
-      if (p.dim() == 4) p.set_data(at::empty_like(p, at::MemoryFormat::ChannelsLast).copy_(p));
-    }
-  }
   return block;
 }
 
@@ -123,6 +114,15 @@ torch::nn::Sequential ModelSpec::build(size_t begin, size_t end, uint64_t seed) 
             str("model ", name_), "[", begin, ", ", end, ") of ", blocks_.size(), " blocks");
   torch::nn::Sequential range;
   for (size_t i = begin; i < end; ++i) range->push_back(blocks_[i].name, instantiate(i, seed));
+  if (weight_layout_ == WeightLayout::kChannelsLast) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : range->parameters()) {
+      // Not contiguous(ChannelsLast): with one input channel a weight is both
+      // contiguous and channels-last, contiguous() keeps its strides, and the
+      // convolution reads them as NCHW (suggest_memory_format()).
+      if (p.dim() == 4) p.set_data(at::empty_like(p, at::MemoryFormat::ChannelsLast).copy_(p));
+    }
+  }
   range->train();
   return range;
 }

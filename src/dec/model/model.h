@@ -117,8 +117,9 @@ class ModelSpec {
   struct HashCache;
   std::shared_ptr<HashCache> hash_;
 
-  // Block i alone, initialised from (seed, i), its counts checked against
-  // blocks_[i], its 4-D parameters in weight_layout_.
+  // Block i alone, initialised from (seed, i), its counts checked against blocks_[i].
+  // build() then stores its 4-D parameters in weight_layout_; the hash needs
+  // only names, shapes and dtypes.
   torch::nn::AnyModule instantiate(size_t i, uint64_t seed) const;
   std::string compute_hash() const;
 };

@@ -56,12 +56,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NamedParams& param
       torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
 }
 
-void zero_grad_to_none(torch::optim::Optimizer& opt) {
-  for (auto& group : opt.param_groups()) {
-    for (auto& p : group.params()) p.mutable_grad().reset();
-  }
-}
-
 std::map<std::string, torch::Tensor> export_state(const torch::optim::Optimizer& opt,
                                                   const OptimizerConfig& c,
                                                   const NamedParams& params) {

@@ -35,12 +35,6 @@ using NamedParams = std::vector<std::pair<std::string, torch::Tensor>>;
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const NamedParams& params,
                                                         const OptimizerConfig& config);
 
-// torch.optim's zero_grad(set_to_none=True): drops the gradients instead of
-// zeroing them, so the next backward stores its gradient rather than adding it
-// to zeros (a fill and an addition per parameter saved; the values are the
-// same, 0 + g == g). Readers of a gradient must allow it to be undefined.
-void zero_grad_to_none(torch::optim::Optimizer& opt);
-
 // State of each named parameter, as "<param>/<field>" -> tensor ("step" is a
 // 0-d int64 tensor). Parameters with no state yet (before the first step) are
 // absent. Returned tensors are copies.

@@ -53,7 +53,6 @@ double numel(const model::Shape& s) {
 std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Sequential& m, const std::string& kind) {
   optim::OptimizerConfig c;
   c.kind = kind;
-  c.lr = kind == "adam" ? 1e-3 : 1e-2;
   optim::NamedParams params;
   for (const auto& p : m->named_parameters()) params.emplace_back(p.key(), p.value());
   return optim::make_optimizer(params, c);

@@ -157,7 +157,7 @@ TrainResult train(const TrainOptions& o, TrainObserver* observer) {
     auto t0 = Clock::now();
     auto indices = run.sampler.batch_indices(run.batch_in_epoch, o.batch_size);
     auto [x, y] = run.train.batch(indices);
-    optim::zero_grad_to_none(*run.opt);
+    run.net->zero_grad(/*set_to_none=*/true);  // as the worker does
     torch::Tensor loss = torch::nn::functional::cross_entropy(run.net->forward(x), y);
     loss.backward();
     run.opt->step();

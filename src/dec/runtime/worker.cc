@@ -334,7 +334,9 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   IterationStats stats;
   tracer_.start();
   auto start = Clock::now();
-  if (optimizer_) optim::zero_grad_to_none(*optimizer_);
+  // Gradients dropped, not zeroed (PyTorch 2's default): the next backward
+  // stores its gradient instead of adding it to zeros; readers allow undefined.
+  for (auto& [l, m] : blocks_) m->zero_grad(/*set_to_none=*/true);
   std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
   const bool prefetch_next = next_indices.defined();
   DEC_ASSERT(!prefetch_next || next_indices.numel() == plan_.global_batch, "next batch of ",
@@ -377,16 +379,10 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
 
 void Worker::broadcast_parameters() {
   torch::NoGradGuard no_grad;
-  // The wire carries contiguous tensors; channels-last weights go as a copy.
-  auto broadcast = [](comm::Group& group, torch::Tensor& t) {
-    torch::Tensor wire = t.contiguous();
-    group.broadcast(wire, 0);
-    if (!wire.is_same(t)) t.copy_(wire);
-  };
   for (const auto& [g, group] : subgroup_of_group_) {
     for (size_t l : replica_groups_[g].blocks) {
-      for (auto& p : blocks_.at(l)->parameters()) broadcast(*group, p);
-      for (auto& b : blocks_.at(l)->buffers()) broadcast(*group, b);
+      for (auto& p : blocks_.at(l)->parameters()) group->broadcast(p, 0);
+      for (auto& b : blocks_.at(l)->buffers()) group->broadcast(b, 0);
     }
   }
 }
