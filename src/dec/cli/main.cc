@@ -8,6 +8,7 @@
 
 #include "dec/cli/cli_util.h"
 #include "dec/core/error.h"
+#include "dec/core/malloc_tuning.h"
 
 #define DEC_COMMAND(name) void add_##name##_command(CLI::App& app);
 namespace dec::cli {
@@ -16,6 +17,7 @@ namespace dec::cli {
 #undef DEC_COMMAND
 
 int main(int argc, char** argv) {
+  dec::retain_freed_memory();  // before any thread or tensor exists
   CLI::App app{
       "dec: train deep networks across an end device, edge servers and the cloud.\n"
       "Run `dec <command> --help` for a command's flags and an example."};
