@@ -1,6 +1,8 @@
 // Every scenario cluster plans with a synthetic CNN-like profile.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "dec/cluster/load.h"
 #include "dec/planner/planner.h"
 #include "dec/planner/synthetic.h"
@@ -24,6 +26,35 @@ TEST(Scenarios, EachPlans) {
     EXPECT_GT(p.prediction.iteration_s, 0);
     for (const auto& b : p.baselines)
       if (b.feasible && !b.paths.empty()) EXPECT_GE(b.prediction.iteration_s, p.prediction.iteration_s * (1 - 1e-9)) << name << " " << b.kind;
+  }
+}
+
+// S1/W3's situation: the device's uplink carries every raw sample whichever
+// tier trains, so edge-only, cloud-only and their mixes all take the uplink's
+// time. The edge would then run near saturation, the cloud nearly idle: the
+// planner must take the plan that loads everything else least.
+TEST(Scenarios, OfPlansEquallyFastTheLeastBusyWins) {
+  cluster::ClusterSpec spec = cluster::load_cluster(std::string(DEC_SOURCE_DIR) + "/scenarios/S1.yaml");
+  for (auto& n : spec.nodes)
+    if (n.name == "dev0") n.memory_bytes = 1;  // nothing fits: the device only sends
+  SyntheticChain c;
+  c.blocks = 6;
+  c.seconds_per_sample = 0.004;  // the whole batch on the edge: 90% of the uplink's time
+  const Instance in = make_instance(spec, synthetic_profile(c));
+  PlannerOptions o;
+  o.time_limit_s = 5;
+  const Plan p = make_plan(in, o);
+  auto baseline = [&](const std::string& kind) -> const Plan& {
+    for (const auto& b : p.baselines)
+      if (b.kind == kind) return b;
+    throw std::runtime_error("no baseline " + kind);
+  };
+  const double t = p.prediction.iteration_s;
+  ASSERT_NEAR(baseline("edge-only").prediction.iteration_s, t, 1e-9 * t);
+  ASSERT_NEAR(baseline("cloud-only").prediction.iteration_s, t, 1e-9 * t);
+  for (const auto& n : p.nodes) {
+    if (n.name == "edge0") EXPECT_EQ(n.compute_s, 0) << "the edge trains although the cloud is as fast";
+    if (n.name == "cloud") EXPECT_GT(n.compute_s, 0);
   }
 }
 
