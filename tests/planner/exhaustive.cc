@@ -20,7 +20,7 @@ double cut_tuples(int m, int L) { return choose(L - 1 + m, m); }
 // What one source's choice adds to the shared totals.
 struct Contribution {
   std::vector<PathChoice> choice;      // for the source's paths, in order
-  std::vector<double> node_load, link_bytes, node_act;
+  std::vector<double> node_load, link_bytes, link_raw_bytes, node_act;
   std::vector<uint64_t> holds;         // bit l: the node runs block l for this source
   struct Term {
     bool link;
@@ -39,6 +39,7 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
   c.node_act.assign(in.nodes.size(), 0);
   c.holds.assign(in.nodes.size(), 0);
   c.link_bytes.assign(in.links.size(), 0);
+  c.link_raw_bytes.assign(in.links.size(), 0);
   for (size_t i = 0; i < src.paths.size(); ++i) {
     const PathChoice& pc = ch[i];
     if (pc.samples == 0) continue;
@@ -69,7 +70,7 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       const int cut = pc.cuts[h];
       // Raw input forward only; an activation forward and its gradient back.
       const double per_sample = cut == 0 ? in.input_bytes : 2 * in.blocks[cut - 1].out_bytes;
-      c.link_bytes[path.links[h]] += b * per_sample;
+      (cut == 0 ? c.link_raw_bytes : c.link_bytes)[path.links[h]] += b * per_sample;
       // Raw input is prefetched an iteration ahead: it costs the link's load
       // but no time in the pipeline's fill.
       th[h] = cut == 0 ? 0 : b * per_sample / (M * link.bytes_per_s);
@@ -146,7 +147,7 @@ std::vector<Contribution> source_options(const Instance& in, const SourceData& s
 bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picked, double* seconds) {
   const size_t N = in.nodes.size(), E = in.links.size();
   const int L = in.num_blocks();
-  std::vector<double> load(N, 0), bytes(E, 0), act(N, 0);
+  std::vector<double> load(N, 0), bytes(E, 0), raw(E, 0), act(N, 0);
   std::vector<uint64_t> holds(N, 0);
   for (const Contribution* c : picked) {
     for (size_t k = 0; k < N; ++k) {
@@ -154,7 +155,10 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
       act[k] += c->node_act[k];
       holds[k] |= c->holds[k];
     }
-    for (size_t e = 0; e < E; ++e) bytes[e] += c->link_bytes[e];
+    for (size_t e = 0; e < E; ++e) {
+      bytes[e] += c->link_bytes[e];
+      raw[e] += c->link_raw_bytes[e];
+    }
   }
   for (size_t k = 0; k < N; ++k) {
     double mem = act[k];
@@ -173,7 +177,11 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
     double sync = 0;
     for (int l = 0; l < L; ++l)
       if ((below & above) >> l & 1) sync += 2 * in.blocks[l].param_bytes;
-    link_s[e] = (bytes[e] + sync) / in.links[e].bytes_per_s;
+    // Full duplex: activations go up in the forward phase and their gradients
+    // come down in the backward phase; raw input goes up, sent ahead while the
+    // gradients come down.
+    const double serial = std::max(bytes[e], bytes[e] / 2 + raw[e]);
+    link_s[e] = (serial + sync) / in.links[e].bytes_per_s;
     max_sync_s = std::max(max_sync_s, sync / in.links[e].bytes_per_s);
   }
   double T = 0;

@@ -21,6 +21,14 @@ namespace {
 // the pipeline's fill.
 bool carries_raw(const PathChoice& c, size_t h) { return c.cuts[h] == 0; }
 
+// The bytes a full-duplex link carries one after the other in an iteration,
+// from its activation bytes (activations up, their gradients down: half each)
+// and its raw bytes (up). The forward and backward phases keep the two halves
+// of the activation bytes apart; raw input is sent ahead, during the backward
+// phase, up the link while gradients come down: it only adds what the up
+// direction carries beyond the gradients' time.
+double duplex_bytes(double activation, double raw) { return std::max(activation, activation / 2 + raw); }
+
 }  // namespace
 
 void check_structure(const Instance& in, const Structure& s) {
@@ -62,6 +70,8 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   ev.path_latency_s.assign(in.paths.size(), 0);
   ev.holds.assign(N, std::vector<char>(L, 0));
 
+  std::vector<double> raw_bytes(E, 0);  // per link, the part of link_activation_bytes that is raw input
+
   // Per path and stage, one micro-batch's time: nodes then hops.
   std::vector<std::vector<double>>& t_node = ev.path_node_s;
   std::vector<std::vector<double>>& t_hop = ev.path_hop_s;
@@ -92,6 +102,7 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       const LinkData& link = in.links[path.links[h]];
       const double bytes = b * in.hop_bytes_per_sample(c.cuts[h]);
       ev.link_activation_bytes[path.links[h]] += bytes;
+      if (carries_raw(c, h)) raw_bytes[path.links[h]] += bytes;
       t_hop[p][h] = bytes / (M * link.bytes_per_s);
       if (!carries_raw(c, h)) ev.path_latency_s[p] += 2 * link.latency_s;
     }
@@ -112,7 +123,8 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       }
       if (below && above) ev.link_sync_bytes[e] += in.sync_bytes(l);
     }
-    ev.link_s[e] = (ev.link_activation_bytes[e] + ev.link_sync_bytes[e]) / in.links[e].bytes_per_s;
+    ev.link_s[e] = (duplex_bytes(ev.link_activation_bytes[e] - raw_bytes[e], raw_bytes[e]) +
+                    ev.link_sync_bytes[e]) / in.links[e].bytes_per_s;
   }
 
   for (size_t k = 0; k < N; ++k) {

@@ -392,7 +392,9 @@ void Formulation::add_loads_and_time() {
   th_.resize(in_.paths.size());
   tf_.resize(in_.paths.size());
   fill_.assign(in_.paths.size(), -1);
-  std::vector<LinExpr> node_sum(N), link_sum(E);
+  // Per link: every hop's seconds (link_sum) and those of hops that carry
+  // activations (act_sum); the rest is raw input.
+  std::vector<LinExpr> node_sum(N), link_sum(E), act_sum(E);
   for (size_t p = 0; p < in_.paths.size(); ++p) {
     const PathData& path = in_.paths[p];
     const int pi = static_cast<int>(p), rep = path_rep_[p];
@@ -431,7 +433,10 @@ void Formulation::add_loads_and_time() {
       milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
     }
     for (size_t j = 0; j < path.nodes.size(); ++j) node_sum[path.nodes[j]].add(tn_[p][j], M);
-    for (int h = 0; h < path.hops(); ++h) link_sum[path.links[h]].add(th_[p][h], M);
+    for (int h = 0; h < path.hops(); ++h) {
+      link_sum[path.links[h]].add(th_[p][h], M);
+      act_sum[path.links[h]].add(tf_[p][h], M);
+    }
   }
   node_load_.assign(N, -1);
   link_load_.assign(E, -1);
@@ -452,9 +457,15 @@ void Formulation::add_loads_and_time() {
       link_load_[e] = link_load_[link_rep_[e]];
       continue;
     }
-    LinExpr sum = link_sum[e];
-    for (int l = 0; l < L; ++l)
-      if (sync_[e][l] >= 0) sum.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
+    // Full duplex (cost_model.cc duplex_bytes): load >= activations + sync and
+    // load >= activations / 2 + raw + sync; T pushes load down to the larger.
+    LinExpr sum = act_sum[e];
+    LinExpr up = link_sum[e] - 0.5 * act_sum[e];
+    for (int l = 0; l < L; ++l) {
+      if (sync_[e][l] < 0) continue;
+      sum.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
+      up.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
+    }
     // Sync after compute (cost_model.cc): T >= load(k) + sync(e) for every node k.
     LinExpr sync;
     for (int l = 0; l < L; ++l)
@@ -466,9 +477,10 @@ void Formulation::add_loads_and_time() {
                      LinExpr::var(T_) - LinExpr::var(node_load_[k]) - sync, 0);
       }
     }
-    if (sum.terms.empty()) continue;
+    if (link_sum[e].terms.empty() && sum.terms.empty()) continue;
     link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
-    milp_.add_eq(str("linkload=_", e), LinExpr::var(link_load_[e]) - sum, 0);
+    milp_.add_ge(str("linkload>=act_", e), LinExpr::var(link_load_[e]) - sum, 0);
+    milp_.add_ge(str("linkload>=up_", e), LinExpr::var(link_load_[e]) - up, 0);
     milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - LinExpr::var(link_load_[e]), 0);
   }
   // Pipelined terms: T >= load(r) + fill(p) - t(p, r) for every resource r that
