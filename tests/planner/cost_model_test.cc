@@ -82,6 +82,31 @@ TEST(CostModel, ActivationHopsFillThePipelineWithTheirLatencyBothWays) {
   EXPECT_TRUE(ev.critical.is_link);
 }
 
+// Raw samples go up a link an iteration ahead, while another path's gradients
+// come down it: the link carries max(activations, activations / 2 + raw).
+TEST(CostModel, RawInputOverlapsTheGradientsComingDown) {
+  const Instance in = chain();
+  const int to_edge = in.sources[0].paths[1];   // dev0 -> edge0
+  const int to_cloud = in.sources[0].paths[2];  // dev0 -> edge0 -> cloud
+  ASSERT_EQ(in.paths[to_edge].hops(), 1);
+  ASSERT_EQ(in.paths[to_cloud].hops(), 2);
+  const int link = in.paths[to_edge].links[0];
+  auto split = [&](int64_t on_edge_path) {
+    Structure s(in.paths.size());
+    for (size_t p = 0; p < in.paths.size(); ++p) s[p].cuts.assign(in.paths[p].hops(), 0);
+    s[to_edge] = {on_edge_path, {1}};          // dev0 runs block 0: activations cross
+    s[to_cloud] = {8 - on_edge_path, {0, 0}};  // raw samples cross
+    return evaluate(in, s);
+  };
+  // Block 0 runs on dev0 and in the cloud: its all-reduce crosses the link too.
+  const double sync = 2 * 100 / kBw;
+  ASSERT_DOUBLE_EQ(split(2).link_sync_bytes[link], 200);
+  // 2 samples of activations (16 kB both ways) against 6 kB raw: the gradients' time covers it.
+  EXPECT_NEAR(split(2).link_s[link], 2 * 2 * kOut / kBw + sync, 1e-12);
+  // 1 sample (8 kB) against 7 kB raw: the up direction carries 4 kB + 7 kB.
+  EXPECT_NEAR(split(1).link_s[link], (kOut + 7 * kInput) / kBw + sync, 1e-12);
+}
+
 TEST(CostModel, TasksAndOptimizerStepsAddToTheNodesThatRunThem) {
   const double task = 0.002, opt = 0.005;
   const Instance in = chain(task, opt);
