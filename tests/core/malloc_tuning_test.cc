@@ -11,11 +11,7 @@ namespace {
 
 // Tunables read at process start stay in force whatever a test unsets later;
 // read before any test runs.
-const bool kStartedWithMallocTunables = [] {
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  return (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) ||
-         std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr;
-}();
+const bool kStartedWithMallocTunables = environment_tunes_malloc();
 
 // Bytes malloc holds in mmap'd blocks while a 48 MiB block is live: above
 // glibc's highest dynamic threshold (32 MiB), so mmap'd unless tuned.

@@ -8,9 +8,7 @@
 
 namespace dec {
 
-namespace {
-
-bool user_tuned_malloc() {
+bool environment_tunes_malloc() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return true;
   for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
@@ -20,10 +18,8 @@ bool user_tuned_malloc() {
   return false;
 }
 
-}  // namespace
-
 bool retain_freed_memory() {
-  if (user_tuned_malloc()) return false;
+  if (environment_tunes_malloc()) return false;
   // Setting either one also stops glibc's dynamic adjustment of both.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);

@@ -20,6 +20,10 @@
 
 namespace dec {
 
+// Whether the environment sets malloc tunables of its own (read now; glibc
+// read them at process start).
+bool environment_tunes_malloc();
+
 // Returns false when the user's own settings were left in place.
 bool retain_freed_memory();
 

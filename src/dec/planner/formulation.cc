@@ -457,15 +457,6 @@ void Formulation::add_loads_and_time() {
       link_load_[e] = link_load_[link_rep_[e]];
       continue;
     }
-    // Full duplex (cost_model.cc duplex_bytes): load >= activations + sync and
-    // load >= activations / 2 + raw + sync; T pushes load down to the larger.
-    LinExpr sum = act_sum[e];
-    LinExpr up = link_sum[e] - 0.5 * act_sum[e];
-    for (int l = 0; l < L; ++l) {
-      if (sync_[e][l] < 0) continue;
-      sum.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
-      up.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
-    }
     // Sync after compute (cost_model.cc): T >= load(k) + sync(e) for every node k.
     LinExpr sync;
     for (int l = 0; l < L; ++l)
@@ -477,11 +468,14 @@ void Formulation::add_loads_and_time() {
                      LinExpr::var(T_) - LinExpr::var(node_load_[k]) - sync, 0);
       }
     }
-    if (link_sum[e].terms.empty() && sum.terms.empty()) continue;
+    if (link_sum[e].terms.empty() && sync.terms.empty()) continue;
+    // Full duplex (cost_model.cc duplex_bytes): load >= activations + sync and
+    // load >= activations / 2 + raw + sync; T pushes load down to the larger.
     link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
-    milp_.add_ge(str("linkload>=act_", e), LinExpr::var(link_load_[e]) - sum, 0);
-    milp_.add_ge(str("linkload>=up_", e), LinExpr::var(link_load_[e]) - up, 0);
-    milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - LinExpr::var(link_load_[e]), 0);
+    const LinExpr load = LinExpr::var(link_load_[e]);
+    milp_.add_ge(str("linkload>=act_", e), load - act_sum[e] - sync, 0);
+    milp_.add_ge(str("linkload>=up_", e), load - link_sum[e] + 0.5 * act_sum[e] - sync, 0);
+    milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - load, 0);
   }
   // Pipelined terms: T >= load(r) + fill(p) - t(p, r) for every resource r that
   // path p uses. A node that p leaves idle, or a hop that carries raw input,
