@@ -33,6 +33,13 @@ std::vector<int64_t> apportion(int64_t batch, const std::vector<double>& shares)
 
 namespace {
 
+// Seconds of one sample's forward and backward through every block.
+double whole_step_s(const profile::ModelProfile& p) {
+  double s = 0;
+  for (const auto& b : p.blocks) s += b.fwd_s + b.bwd_s;
+  return s;
+}
+
 NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
                    const std::map<std::string, profile::ModelProfile>& node_profiles) {
   NodeData d;
@@ -42,6 +49,7 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
   d.speed = n.speed;
   d.accelerator = n.accelerator;
   const size_t L = ref.blocks.size();
+  double task_work_s = 0;  // the work of one task of the profile's paced pattern
   if (n.profile.empty()) {
     // Reference times include the reference's own emulated speed; undo it first.
     const double factor = ref.speed / n.speed;
@@ -51,6 +59,7 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
       d.opt_s.push_back(b.opt_s * factor);
     }
     d.task_s = ref.task_s * factor;
+    task_work_s = ref.micro_batch * whole_step_s(ref) * factor / kTasksPerStage;
   } else {
     auto it = node_profiles.find(n.profile);
     DEC_CHECK(it != node_profiles.end(), ConfigError, "missing node profile", n.profile,
@@ -70,8 +79,18 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
       d.opt_s.push_back(p.blocks[l].opt_s);
     }
     d.task_s = p.task_s;
+    task_work_s = p.micro_batch * whole_step_s(p) / kTasksPerStage;
   }
-  for (size_t l = 0; l < L; ++l) d.step_s.push_back(d.fwd_s[l] + d.bwd_s[l]);
+  // The profile's task_s was measured on tasks of the whole model at its
+  // micro-batch; a task's overhead grows with its work (docs/plan.md, task
+  // overhead), so it becomes a factor on the blocks' times.
+  const double slowdown = task_work_s > 0 ? 1 + d.task_s / task_work_s : 1;
+  for (size_t l = 0; l < L; ++l) {
+    d.fwd_s[l] *= slowdown;
+    d.bwd_s[l] *= slowdown;
+    d.step_s.push_back(d.fwd_s[l] + d.bwd_s[l]);
+  }
+  if (task_work_s > 0) d.task_s = 0;
   return d;
 }
 
