@@ -62,7 +62,7 @@ void add_profile_command(CLI::App& app) {
                 p.threads, p.repeats, p.speed);
     std::printf("%-14s %12s %7s %12s %7s %10s %11s %11s %11s %10s\n", "block", "fwd/sample", "spread",
                 "bwd/sample", "spread", "opt step", "out/sample", "saved/smpl", "params", "MFLOPs");
-    double sum = 0, opt = 0;
+    double opt = 0;
     for (const auto& b : p.blocks) {
       std::printf("%-14s %12s %6.1f%% %12s %6.1f%% %10s %11s %11s %11s %10.2f\n", b.name.c_str(),
                   format_seconds(b.fwd_s).c_str(), 100 * b.fwd_spread,
@@ -70,11 +70,10 @@ void add_profile_command(CLI::App& app) {
                   format_seconds(b.opt_s).c_str(),
                   format_bytes(b.out_bytes).c_str(), format_bytes(b.saved_bytes).c_str(),
                   format_bytes(b.param_bytes).c_str(), b.flops / 1e6);
-      sum += b.fwd_s + b.bwd_s;
       opt += b.opt_s;
     }
     std::printf("sum of blocks %s per sample; whole model %s per sample; ratio %.3f; optimizer step %s per iteration\n",
-                format_seconds(sum).c_str(), format_seconds(p.whole_s).c_str(), p.block_sum_ratio,
+                format_seconds(p.block_sum_s()).c_str(), format_seconds(p.whole_s).c_str(), p.block_sum_ratio,
                 format_seconds(opt).c_str());
     if (!f->out.empty()) std::printf("wrote %s\n", f->out.c_str());
   });

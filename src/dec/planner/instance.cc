@@ -33,13 +33,6 @@ std::vector<int64_t> apportion(int64_t batch, const std::vector<double>& shares)
 
 namespace {
 
-// Seconds of one sample's forward and backward through every block.
-double whole_step_s(const profile::ModelProfile& p) {
-  double s = 0;
-  for (const auto& b : p.blocks) s += b.fwd_s + b.bwd_s;
-  return s;
-}
-
 NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
                    const std::map<std::string, profile::ModelProfile>& node_profiles) {
   NodeData d;
@@ -49,18 +42,11 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
   d.speed = n.speed;
   d.accelerator = n.accelerator;
   const size_t L = ref.blocks.size();
-  double task_work_s = 0;  // the work of one task of the profile's paced pattern
-  if (n.profile.empty()) {
-    // Reference times include the reference's own emulated speed; undo it first.
-    const double factor = ref.speed / n.speed;
-    for (const auto& b : ref.blocks) {
-      d.fwd_s.push_back(b.fwd_s * factor);
-      d.bwd_s.push_back(b.bwd_s * factor);
-      d.opt_s.push_back(b.opt_s * factor);
-    }
-    d.task_s = ref.task_s * factor;
-    task_work_s = ref.micro_batch * whole_step_s(ref) * factor / kTasksPerStage;
-  } else {
+  // The node's own profile, measured at its speed, or else the reference's
+  // times scaled to it (they include the reference's own emulated speed).
+  const profile::ModelProfile* src = &ref;
+  double factor = ref.speed / n.speed;
+  if (!n.profile.empty()) {
     auto it = node_profiles.find(n.profile);
     DEC_CHECK(it != node_profiles.end(), ConfigError, "missing node profile", n.profile,
               "node '", n.name, "' names this profile but it was not loaded");
@@ -70,27 +56,26 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
     DEC_CHECK(ref.model_hash.empty() || p.model_hash.empty() || p.model_hash == ref.model_hash,
               ConfigError, "node profile does not match the model", n.profile, "model hash ",
               p.model_hash, " differs from the reference's ", ref.model_hash);
-    for (size_t l = 0; l < L; ++l) {
+    for (size_t l = 0; l < L; ++l)
       DEC_CHECK(p.blocks[l].name == ref.blocks[l].name, ConfigError,
                 "node profile does not match the model", n.profile, "block ", l, " is '",
                 p.blocks[l].name, "', the reference's is '", ref.blocks[l].name, "'");
-      d.fwd_s.push_back(p.blocks[l].fwd_s);
-      d.bwd_s.push_back(p.blocks[l].bwd_s);
-      d.opt_s.push_back(p.blocks[l].opt_s);
-    }
-    d.task_s = p.task_s;
-    task_work_s = p.micro_batch * whole_step_s(p) / kTasksPerStage;
+    src = &p;
+    factor = 1;
   }
   // The profile's task_s was measured on tasks of the whole model at its
-  // micro-batch; a task's overhead grows with its work (docs/plan.md, task
-  // overhead), so it becomes a factor on the blocks' times.
-  const double slowdown = task_work_s > 0 ? 1 + d.task_s / task_work_s : 1;
-  for (size_t l = 0; l < L; ++l) {
-    d.fwd_s[l] *= slowdown;
-    d.bwd_s[l] *= slowdown;
-    d.step_s.push_back(d.fwd_s[l] + d.bwd_s[l]);
+  // micro-batch; a task's overhead grows with its work (docs/plan.md, cost
+  // model), so where that work is known it becomes a factor on the blocks'
+  // times, and only a profile without a micro-batch keeps it per task.
+  const double task_work_s = src->micro_batch * src->block_sum_s() / kTasksPerStage;
+  const double slowdown = task_work_s > 0 ? 1 + src->task_s / task_work_s : 1;
+  d.task_s = task_work_s > 0 ? 0 : src->task_s * factor;
+  for (const auto& b : src->blocks) {
+    d.fwd_s.push_back(b.fwd_s * factor * slowdown);
+    d.bwd_s.push_back(b.bwd_s * factor * slowdown);
+    d.opt_s.push_back(b.opt_s * factor);
+    d.step_s.push_back(d.fwd_s.back() + d.bwd_s.back());
   }
-  if (task_work_s > 0) d.task_s = 0;
   return d;
 }
 

@@ -16,6 +16,12 @@ double ModelProfile::total_param_bytes() const {
   return s;
 }
 
+double ModelProfile::block_sum_s() const {
+  double s = 0;
+  for (const auto& b : blocks) s += b.fwd_s + b.bwd_s;
+  return s;
+}
+
 std::string to_json(const ModelProfile& p) {
   json j;
   j["format_version"] = p.format_version;

@@ -51,6 +51,8 @@ struct ModelProfile {
   std::vector<BlockProfile> blocks;
 
   double total_param_bytes() const;
+  // Sum over blocks of fwd_s + bwd_s: one sample through the whole model.
+  double block_sum_s() const;
 };
 
 // JSON text <-> struct. Parsing validates the format version, required fields,
