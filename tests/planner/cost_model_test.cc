@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "dec/cluster/validate.h"
+#include "dec/core/error.h"
 
 namespace dec::planner {
 namespace {
@@ -18,8 +19,8 @@ constexpr double kOut = 4000;     // bytes per sample of block 0's output
 constexpr double kBw = 1e6;       // bytes/s on both links (8 Mbit/s)
 
 // dev0 -(lat 10 ms)- edge0 -(lat 20 ms)- cloud; two blocks; batch 8 in 2 micro-batches.
-// micro_batch: the profile's (0: unknown, so task_s stays a cost per task).
-Instance chain(double task_s = 0, double opt_s = 0, int micro_batch = 0) {
+// micro_batch: the profile's, the tasks its task_s was measured on.
+Instance chain(double task_s = 0, double opt_s = 0, int micro_batch = 4) {
   profile::ModelProfile p;
   p.model = "chain";
   p.input_bytes = kInput;
@@ -109,19 +110,18 @@ TEST(CostModel, RawInputOverlapsTheGradientsComingDown) {
   EXPECT_NEAR(split(1).link_s[link], (kOut + 7 * kInput) / kBw + sync, 1e-12);
 }
 
-TEST(CostModel, TasksAndOptimizerStepsAddToTheNodesThatRunThem) {
-  const double task = 0.002, opt = 0.005;
-  const Instance in = chain(task, opt);
+TEST(CostModel, OptimizerStepsAddToTheNodesThatHoldTheirBlocks) {
+  const double opt = 0.005;
+  const Instance in = chain(0, opt);
   const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
   const int edge = 1, cloud = 0, dev = 2;
-  // Per micro-batch a stage runs a forward and a backward task; the optimizer
-  // steps each held block once per iteration. Speeds scale the reference's
-  // task overhead too (a slower processor is slower at everything).
-  EXPECT_NEAR(ev.node_compute_s[edge], 8 * kStep / 0.5 + 2 * 2 * task / 0.5 + opt / 0.5, 1e-12);
-  EXPECT_NEAR(ev.node_compute_s[cloud], 8 * kStep + 2 * 2 * task + opt, 1e-12);
-  EXPECT_EQ(ev.node_compute_s[dev], 0);  // it only forwards: no tasks, no parameters
+  // The optimizer steps each held block once per iteration, whatever its
+  // samples; speeds scale it as they scale the blocks.
+  EXPECT_NEAR(ev.node_compute_s[edge], 8 * kStep / 0.5 + opt / 0.5, 1e-12);
+  EXPECT_NEAR(ev.node_compute_s[cloud], 8 * kStep + opt, 1e-12);
+  EXPECT_EQ(ev.node_compute_s[dev], 0);  // it only forwards: no parameters
   const int p = in.sources[0].paths.back();
-  EXPECT_NEAR(ev.path_node_s[p][1], 4 * kStep / 0.5 + 2 * task / 0.5, 1e-12);
+  EXPECT_NEAR(ev.path_node_s[p][1], 4 * kStep / 0.5, 1e-12);
   EXPECT_EQ(ev.path_node_s[p][0], 0);
 }
 
@@ -133,13 +133,14 @@ TEST(CostModel, AMeasuredTaskOverheadGrowsWithTheTasksWork) {
   const Instance in = chain(task, 0, /*micro_batch=*/4);
   const double slowdown = 1 + task / (4 * 2 * kStep / 2);
   const int cloud = 0, edge = 1;
-  EXPECT_EQ(in.nodes[cloud].task_s, 0);
   EXPECT_NEAR(in.nodes[cloud].step_s[0], kStep * slowdown, 1e-15);
   EXPECT_NEAR(in.nodes[edge].step_s[1], kStep / 0.5 * slowdown, 1e-15);
   // A stage of one of the two blocks, on micro-batches as large as the
   // profiled ones, pays half the profiled task's overhead per task, not all of it.
   const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
   EXPECT_NEAR(ev.path_node_s[in.sources[0].paths.back()][1], 4 * kStep / 0.5 * slowdown, 1e-12);
+  // Without the work it was measured on, a task overhead cannot be scaled.
+  EXPECT_THROW(chain(task, 0, /*micro_batch=*/0), ConfigError);
 }
 
 }  // namespace

@@ -59,11 +59,9 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
         c.holds[k] |= uint64_t{1} << l;
       }
       used[j] = end > begin;
-      // Every micro-batch's forward and backward is a task on a node that runs blocks.
-      const double tasks = used[j] ? 2 * M * in.nodes[k].task_s : 0;
-      c.node_load[k] += work + tasks;
+      c.node_load[k] += work;
       c.node_act[k] += act;
-      tn[j] = (work + tasks) / M;
+      tn[j] = work / M;
     }
     for (int h = 0; h < m; ++h) {
       const LinkData& link = in.links[path.links[h]];

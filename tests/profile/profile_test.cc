@@ -129,6 +129,11 @@ TEST(ProfileFormat, RejectsBadFilesNamingThem) {
   std::string missing = good;
   missing.replace(missing.find("\"bwd_s\""), 7, "\"bwd_x\"");
   EXPECT_EQ(where(missing), "p.json: blocks[0]");
+  // A task overhead means nothing without the tasks it was measured on.
+  nlohmann::json no_tasks = nlohmann::json::parse(good);
+  no_tasks["task_s"] = 0.01;
+  no_tasks["micro_batch"] = 0;
+  EXPECT_EQ(where(no_tasks.dump()), "p.json");
 }
 
 }  // namespace

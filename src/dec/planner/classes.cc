@@ -17,7 +17,6 @@ std::vector<double> signature(const Instance& in, const SourceData& src) {
     sig.push_back(n.memory_bytes);
     sig.insert(sig.end(), n.step_s.begin(), n.step_s.end());
     sig.insert(sig.end(), n.opt_s.begin(), n.opt_s.end());
-    sig.push_back(n.task_s);
     if (j < longest.links.size()) {
       sig.push_back(in.links[longest.links[j]].bytes_per_s);
       sig.push_back(in.links[longest.links[j]].latency_s);
@@ -53,7 +52,6 @@ std::vector<int> symmetric_nodes(const Instance& in, const std::vector<int>& sou
     std::vector<double> key{-1, static_cast<double>(n.tier), n.memory_bytes, static_cast<double>(label[k])};
     key.insert(key.end(), n.step_s.begin(), n.step_s.end());
     key.insert(key.end(), n.opt_s.begin(), n.opt_s.end());
-    key.push_back(n.task_s);
     if (parent_link[k] >= 0) {
       key.push_back(in.links[parent_link[k]].bytes_per_s);
       key.push_back(in.links[parent_link[k]].latency_s);

@@ -95,7 +95,7 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       }
       ev.node_activation_bytes[k] += b * saved;
       if (end > begin) ev.node_samples[k] += c.samples;
-      t_node[p][j] = b * step / M + (end > begin ? kTasksPerStage * in.nodes[k].task_s : 0);
+      t_node[p][j] = b * step / M;
       ev.node_compute_s[k] += M * t_node[p][j];
     }
     for (size_t h = 0; h < path.links.size(); ++h) {

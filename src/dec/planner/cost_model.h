@@ -53,11 +53,11 @@ struct Evaluation {
   TimeTerm critical;                 // the term that sets iteration_s
   bool fits = true;                  // every node within its memory cap
   std::vector<int> over_memory;      // nodes over their cap
-  // node_compute_s: per iteration, tasks and optimizer steps included.
+  // node_compute_s: per iteration, optimizer steps included.
   std::vector<double> node_compute_s, node_static_bytes, node_activation_bytes;
   std::vector<int64_t> node_samples; // samples whose blocks (some) run on the node
   std::vector<double> link_activation_bytes, link_sync_bytes, link_s;
-  // Per path, one micro-batch's time on each node (its tasks included) and hop.
+  // Per path, one micro-batch's time on each node and hop.
   std::vector<std::vector<double>> path_node_s, path_hop_s;
   // One micro-batch through all stages + latencies (hops that carry raw input excluded).
   std::vector<double> path_fill_s;

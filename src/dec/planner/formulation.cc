@@ -93,8 +93,7 @@ LinExpr Formulation::activation_hop_bytes(int p, int h) const {
 
 // 1 iff node j of path p runs some block: the source iff block 0 runs before
 // hop 0, the last node iff the path is used, a middle node by u >= x (a
-// larger u only adds the node's tasks and its pipelined term, so an optimum
-// has u = max x).
+// larger u only adds the node's pipelined term, so an optimum has u = max x).
 LinExpr Formulation::runs(int p, int j) {
   const int L = in_.num_blocks(), m = in_.paths[p].hops();
   if (j == m) return LinExpr::var(pv_[p].v);
@@ -411,7 +410,7 @@ void Formulation::add_loads_and_time() {
         for (int l = 0; l < L; ++l) work.add(y(pi, jj, l) - y(pi, jj - 1, l), in_.nodes[k].step_s[l]);
         const int t = milp_.add_var(str("tn_", p, "_", j), 0, kInf, false);
         milp_.add_eq(str("tn=_", p, "_", j),
-                     LinExpr::var(t) - (1 / M) * work - (kTasksPerStage * in_.nodes[k].task_s) * runs(pi, jj), 0);
+                     LinExpr::var(t) - (1 / M) * work, 0);
         tn_[p].push_back(t);
         fill.add(t, 1);
       }
@@ -492,7 +491,6 @@ void Formulation::add_loads_and_time() {
       for (int k : path.nodes) worst = std::max(worst, in_.nodes[k].step_s[l]);
       U += n * worst / M;
     }
-    for (int k : path.nodes) U += kTasksPerStage * in_.nodes[k].task_s;
     for (int h = 0; h < m; ++h) {
       const LinkData& link = in_.links[path.links[h]];
       double worst = 0;

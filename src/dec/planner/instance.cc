@@ -64,12 +64,14 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
     factor = 1;
   }
   // The profile's task_s was measured on tasks of the whole model at its
-  // micro-batch; a task's overhead grows with its work (docs/plan.md, cost
-  // model), so where that work is known it becomes a factor on the blocks'
-  // times, and only a profile without a micro-batch keeps it per task.
-  const double task_work_s = src->micro_batch * src->block_sum_s() / kTasksPerStage;
-  const double slowdown = task_work_s > 0 ? 1 + src->task_s / task_work_s : 1;
-  d.task_s = task_work_s > 0 ? 0 : src->task_s * factor;
+  // micro-batch, each a forward or a backward (half a sample's fwd + bwd); a
+  // task's overhead grows with its work (docs/plan.md, cost model), so it
+  // becomes a factor on the blocks' times.
+  const double task_work_s = src->micro_batch * src->block_sum_s() / 2;
+  DEC_CHECK(src->task_s == 0 || task_work_s > 0, ConfigError, "invalid profile",
+            src == &ref ? ref.model : n.profile, "task_s ", src->task_s,
+            " needs the work it was measured on: a positive micro_batch and block times");
+  const double slowdown = src->task_s > 0 ? 1 + src->task_s / task_work_s : 1;
   for (const auto& b : src->blocks) {
     d.fwd_s.push_back(b.fwd_s * factor * slowdown);
     d.bwd_s.push_back(b.bwd_s * factor * slowdown);

@@ -39,14 +39,7 @@ struct NodeData {
   // Per block, the optimizer step over its parameters: seconds per iteration
   // on a node that holds it, whatever its samples.
   std::vector<double> opt_s;
-  // Seconds each task (a stage's forward or backward of one micro-batch)
-  // costs beyond its samples' step_s (profile.h ModelProfile::task_s).
-  double task_s = 0;
 };
-
-// Tasks per micro-batch on a node that runs a stage of a path: its forward
-// and its backward.
-inline constexpr int kTasksPerStage = 2;
 
 struct LinkData {
   std::string name;        // "a-b", child first

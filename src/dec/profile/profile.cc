@@ -104,6 +104,9 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
   p.whole_s = number(j, "whole_s", where);
   p.block_sum_ratio = number(j, "block_sum_ratio", where);
   if (j.contains("task_s")) p.task_s = number(j, "task_s", where);  // optional: added later in version 1
+  // The planner scales task_s by the work of the tasks it was measured on.
+  DEC_CHECK(p.task_s == 0 || p.micro_batch > 0, CorruptFile, "invalid profile", where,
+            "task_s needs a positive micro_batch (the tasks it was measured on)");
   const json& blocks = j.contains("blocks") ? j["blocks"] : json();
   DEC_CHECK(blocks.is_array() && !blocks.empty(), CorruptFile, "invalid profile", where,
             "'blocks' must be a non-empty array");
