@@ -43,7 +43,6 @@ void AsyncSender::flush() {
     });
     rethrow_locked();
   }
-  group_.flush();  // emulated links: until the last message has arrived
 }
 
 void AsyncSender::run(int peer) {

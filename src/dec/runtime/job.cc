@@ -491,6 +491,10 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
       }
     }
   }
+  // A step ends when its messages have left (AsyncSender::flush); on emulated
+  // links the last ones may still be in flight. Deliver them before leaving,
+  // so that a failed delivery is reported here and not lost.
+  world.flush();
   result.steps = step;
   result.mean_iteration_s = measured_n > 0 ? measured_sum / measured_n : 0;
   // Rank 0 hosts the store: it leaves last, so no rank loses it mid-call.

@@ -53,7 +53,7 @@ struct IterationStats {
   double wall_s = 0;        // the iteration on this rank, start to optimizer step done
   double compute_s = 0;     // forward + backward + optimizer (emulated stretch included)
   double recv_wait_s = 0;   // blocked waiting for activations or gradients
-  double send_wait_s = 0;   // blocked at the end for this rank's sends to drain
+  double send_wait_s = 0;   // blocked at the end until this rank's sends have left it
   double sync_wait_s = 0;   // blocked at the end for gradient all-reduce
   std::vector<Span> trace;  // this rank's timeline of the iteration
 };
