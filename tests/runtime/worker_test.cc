@@ -189,6 +189,47 @@ TEST(WorkerEquivalence, RelayAtTheEnd) {
                                {{stage(2, 0, 4)}, 4, 1}}));
 }
 
+TEST(WorkerEquivalence, RelayInTheMiddleOfAPathBesideTheRelaysOwnPath) {
+  // The edge forwards the device's activations to the cloud and their
+  // gradients back (each right after the cloud's backward), and trains its own samples.
+  expect_equivalent(make_plan({"device", "edge", "cloud"},
+                              {{{stage(1, 0, 4)}, 4, 2},
+                               {{stage(0, 0, 1), stage(1, 1, 1), stage(2, 1, 4)}, 12, 3}}));
+}
+
+TEST(WorkerSchedule, ALastStageRunsEachBackwardRightAfterItsForward) {
+  // Upstream stages run all their forwards, then their backwards (GPipe); the
+  // last stage has the loss, so each micro-batch's gradient starts back at once.
+  // A path that nobody waits on (p1, the cloud alone) keeps the GPipe order.
+  const ExecPlan plan = make_plan(
+      {"device", "cloud"}, {{{stage(0, 0, 2), stage(1, 2, 4)}, 8, 2}, {{stage(1, 0, 4)}, 4, 2}});
+  model::ModelSpec spec = model::make_model("fmnist-cnn");
+  std::map<int, std::vector<std::string>> order;
+  std::mutex mu;
+  auto errors = comm::testing::run_ranks(2, [&](comm::Rendezvous& rv) {
+    torch::set_num_threads(1);
+    comm::Group world =
+        comm::Group::world(rv, comm::GroupOptions().with_timeout(std::chrono::seconds(20)));
+    WorkerOptions wo;
+    wo.seed = kSeed;
+    wo.optimizer = sgd();
+    Worker worker(plan, spec, world, wo);
+    data::Dataset data = dataset();
+    const IterationStats st = worker.step(data, batch_indices(0, 12), torch::Tensor());
+    std::vector<std::string> labels;
+    for (const Span& s : st.trace) {
+      if (s.kind == "compute") labels.push_back(s.label);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    order[rv.rank()] = labels;
+  });
+  comm::testing::expect_ok(errors);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(order[0], (V{"fwd p0 mb0", "fwd p0 mb1", "bwd p0 mb0", "bwd p0 mb1", "optimizer step"}));
+  EXPECT_EQ(order[1], (V{"fwd p0 mb0", "bwd p0 mb0", "fwd p0 mb1", "bwd p0 mb1", "fwd p1 mb0",
+                         "fwd p1 mb1", "bwd p1 mb0", "bwd p1 mb1", "optimizer step"}));
+}
+
 TEST(ExecPlan, ValidationNamesThePath) {
   ExecPlan p = make_plan({"a", "b"}, {{{stage(0, 0, 1), stage(1, 2, 4)}, 8, 1}});
   try {

@@ -125,8 +125,9 @@ std::vector<std::string> Worker::owned_block_names() const {
 }
 
 void Worker::build_tasks() {
+  using Key = std::tuple<int, size_t, int64_t, int64_t>;  // (phase, path, micro-batch, stage)
   struct Keyed {
-    std::tuple<int, size_t, int64_t, int64_t> key;
+    Key key;
     Task task;
   };
   std::vector<Keyed> keyed;
@@ -134,6 +135,7 @@ void Worker::build_tasks() {
   for (size_t p = 0; p < plan_.paths.size(); ++p) {
     const PathPlan& path = plan_.paths[p];
     const std::vector<int64_t> sizes = micro_batch_sizes(path);
+    const int64_t last = static_cast<int64_t>(path.stages.size()) - 1;
     for (size_t j = 0; j < path.stages.size(); ++j) {
       if (path.stages[j].rank != rank_) continue;
       int64_t offset = path_offset[p];
@@ -142,17 +144,32 @@ void Worker::build_tasks() {
       // rank computes other paths' stages. Safe for the global order: such a task
       // receives only from an earlier raw stage of its path, which sorts before it.
       const int forward_phase = (path.stages[j].empty() && !needs_input_grad(path, j)) ? -1 : 0;
+      // The last stage's backward needs nothing but its own forward (the loss
+      // is here), and a relay behind it nothing but that backward. Where an
+      // earlier stage computes and so waits for the gradient, they follow the
+      // micro-batch's forward at once, so the gradient starts back while these
+      // ranks still have forwards to run: behind them, in the backward phase,
+      // an upstream device waited 0.9 s (S2-fast/W2) and 3.7 s (S3/W2) for its
+      // first gradient. A path that nobody waits on keeps the GPipe order,
+      // which is also the pattern `dec profile --speed` times.
+      const int64_t jj = static_cast<int64_t>(j);
+      bool early = needs_input_grad(path, j);
+      for (size_t i = j; early && i < path.stages.size() - 1; ++i) early = path.stages[i].empty();
       for (int64_t k = 0; k < path.micro_batches; ++k) {
-        keyed.push_back({{forward_phase, p, k, static_cast<int64_t>(j)},
-                         {false, p, k, j, sizes[k], offset}});
-        keyed.push_back({{1, p, k, -static_cast<int64_t>(j)}, {true, p, k, j, sizes[k], offset}});
+        keyed.push_back({{forward_phase, p, k, 2 * jj}, {false, p, k, j, sizes[k], offset}});
+        keyed.push_back({early ? Key{0, p, k, 2 * last + 1 + (last - jj)} : Key{1, p, k, -jj},
+                         {true, p, k, j, sizes[k], offset}});
         offset += sizes[k];
         for (size_t l = path.stages[j].begin; l < path.stages[j].end; ++l) ++backward_touches_[l];
       }
     }
   }
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) { return a.key < b.key; });
-  for (auto& k : keyed) tasks_.push_back(k.task);
+  raw_ahead_at_ = keyed.size();
+  for (auto& k : keyed) {
+    if (std::get<0>(k.key) == 1 && raw_ahead_at_ == keyed.size()) raw_ahead_at_ = tasks_.size();
+    tasks_.push_back(k.task);
+  }
   // Messages that no parameter has touched: labels, and samples until a stage computes.
   for (const Task& t : tasks_) {
     if (t.backward || t.stage == 0) continue;
@@ -343,12 +360,10 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
              next_indices.numel(), ", plan wants ", plan_.global_batch);
   prefetch_next_ = prefetch_next;
   post_receives();
-  bool ahead = false;
-  for (const Task& t : tasks_) {
-    if (t.backward && !ahead) {  // the forward phase is done
-      if (prefetch_next) send_raw_ahead(data, next_indices);
-      ahead = true;
-    }
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    const Task& t = tasks_[i];
+    // The forward phase is done: the links are free for the next step's raw samples.
+    if (i == raw_ahead_at_ && prefetch_next) send_raw_ahead(data, next_indices);
     if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
   }

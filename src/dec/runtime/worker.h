@@ -2,8 +2,11 @@
 // iteration (DESIGN.md "The runtime").
 //
 // Per iteration (GPipe per path): every forward task of this rank, then every
-// backward task, in one global order — (phase, path, micro-batch, stage), sources
-// that only forward raw samples first — that all ranks share. Each task's inputs come from tasks earlier in that order and
+// backward task, in one global order that all ranks share — (phase, path,
+// micro-batch, stage), sources that only forward raw samples first — except
+// that a path's last stage (and the relays just before it) run each
+// micro-batch's backward right after its forward when an earlier stage waits
+// for the gradient. Each task's inputs come from tasks earlier in that order and
 // sends never block the compute thread (AsyncSender), so the earliest
 // unfinished task of the job can always run: no schedule deadlocks. Gradients
 // of replicated blocks are all-reduced by GradSync as soon as this rank's last
@@ -151,6 +154,7 @@ class Worker {
   std::set<std::pair<int, int>> raw_keys_;   // (peer, tag) of raw inputs this rank receives
   bool prefetch_next_ = false;               // this step re-posts raw receives for the next
   bool raw_sent_ahead_ = false;              // this step's raw sources were sent by the last one
+  size_t raw_ahead_at_ = 0;                  // tasks_ index where the backward phase starts
   std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
