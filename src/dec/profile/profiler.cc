@@ -159,7 +159,6 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
 
   torch::manual_seed(o.seed);
   const size_t L = spec.num_blocks();
-  double block_sum = 0;
   for (size_t l = 0; l < L; ++l) {
     const model::BlockInfo& info = spec.block(l);
     torch::nn::Sequential block = spec.build(l, l + 1, o.seed);
@@ -203,7 +202,6 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
     bp.param_bytes = static_cast<double>(info.params + info.buffers) * sizeof(float);
     bp.optim_bytes = static_cast<double>(info.params) * sizeof(float) * state_factor;
     bp.flops = info.flops;
-    block_sum += bp.fwd_s + bp.bwd_s;
     p.blocks.push_back(bp);
   }
 
@@ -221,7 +219,7 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
     if (r >= o.warmup) total.push_back((t1 - t0) / mb);
   }
   p.whole_s = stats(total).median;
-  p.block_sum_ratio = p.whole_s > 0 ? block_sum / p.whole_s : 0;
+  p.block_sum_ratio = p.whole_s > 0 ? p.block_sum_s() / p.whole_s : 0;
   if (!pacer) return p;  // full speed
   p = scaled(p, o.speed);
   p.task_s = task_overhead(whole, spec, mb, o.speed, pacer.get(), o);
