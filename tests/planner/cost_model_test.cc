@@ -110,6 +110,30 @@ TEST(CostModel, RawInputOverlapsTheGradientsComingDown) {
   EXPECT_NEAR(split(1).link_s[link], (kOut + 7 * kInput) / kBw + sync, 1e-12);
 }
 
+// The last stage runs each micro-batch's backward right after its forward
+// (docs/runtime.md, early backward): the source gets gradient 0 back while it
+// still runs forward 1, so of the round trip past it, it waits only what
+// exceeds M - 1 of its shorter task, here its forward.
+TEST(CostModel, EarlyBackwardOverlapsTheRoundTripWithTheSourcesOtherForwards) {
+  const Instance in = chain();
+  const int to_edge = in.sources[0].paths[1];  // dev0 runs block 0, edge0 block 1
+  Structure s(in.paths.size());
+  for (size_t p = 0; p < in.paths.size(); ++p) s[p].cuts.assign(in.paths[p].hops(), 0);
+  s[to_edge] = {8, {1}};
+  const Evaluation ev = evaluate(in, s);
+  const double dev_fwd = 4 * kStep / 3 / 0.1, dev_bwd = 2 * dev_fwd;  // per micro-batch: 40, 80 ms
+  const double edge_mb = 4 * kStep / 0.5;                             // 24 ms
+  const double hop_mb = 4 * 2 * kOut / kBw;                           // 32 ms
+  const double round_trip = hop_mb + edge_mb + 2 * 0.010;             // 72 ms
+  EXPECT_NEAR(ev.path_node_fwd_s[to_edge][0], dev_fwd, 1e-12);
+  EXPECT_NEAR(ev.path_node_bwd_s[to_edge][0], dev_bwd, 1e-12);
+  // GPipe would charge dev0's 240 ms of compute + the whole 72 ms round trip.
+  EXPECT_NEAR(ev.iteration_s, 2 * (dev_fwd + dev_bwd) + round_trip - (2 - 1) * dev_fwd, 1e-12);
+  EXPECT_FALSE(ev.critical.is_link);
+  EXPECT_EQ(ev.critical.resource, 2);  // dev0
+  EXPECT_NEAR(ev.critical.overlap_s, dev_fwd, 1e-12);
+}
+
 TEST(CostModel, OptimizerStepsAddToTheNodesThatHoldTheirBlocks) {
   const double opt = 0.005;
   const Instance in = chain(0, opt);

@@ -1,5 +1,6 @@
 #include "exhaustive.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -46,15 +47,17 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
     const PathData& path = in.paths[src.paths[i]];
     const int m = path.hops();
     const double b = static_cast<double>(pc.samples);
-    std::vector<double> tn(m + 1), th(m);
+    std::vector<double> tn(m + 1), th(m), shorter(m + 1);  // shorter: min(forward, backward)
     std::vector<char> used(m + 1);
     double lat = 0;
     for (int j = 0; j <= m; ++j) {
       const int k = path.nodes[j];
       const int begin = j == 0 ? 0 : pc.cuts[j - 1], end = j == m ? L : pc.cuts[j];
-      double work = 0, act = 0;
+      double work = 0, fwd = 0, bwd = 0, act = 0;
       for (int l = begin; l < end; ++l) {
         work += b * (in.nodes[k].fwd_s[l] + in.nodes[k].bwd_s[l]);
+        fwd += b * in.nodes[k].fwd_s[l];
+        bwd += b * in.nodes[k].bwd_s[l];
         act += b * in.blocks[l].saved_bytes;
         c.holds[k] |= uint64_t{1} << l;
       }
@@ -62,6 +65,7 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       c.node_load[k] += work;
       c.node_act[k] += act;
       tn[j] = work / M;
+      shorter[j] = std::min(fwd, bwd) / M;
     }
     for (int h = 0; h < m; ++h) {
       const LinkData& link = in.links[path.links[h]];
@@ -78,8 +82,22 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
     double stages = 0;
     for (double t : tn) stages += t;
     for (double t : th) stages += t;
-    for (int j = 0; j <= m; ++j)
-      if (used[j]) c.terms.push_back({false, path.nodes[j], stages - tn[j] + lat});
+    // A node with no computing node between it and the last one overlaps the
+    // round trip past it with M - 1 of its shorter task, down to what lies
+    // before it (the last stage's early backward); any other waits GPipe's fill.
+    double before = 0;
+    for (int j = 0; j <= m; ++j) {
+      bool early = j < m;
+      for (int i = j + 1; i < m; ++i) early = early && !used[i];
+      if (used[j] && early) {
+        c.terms.push_back({false, path.nodes[j], stages - tn[j] + lat - (M - 1) * shorter[j]});
+        c.terms.push_back({false, path.nodes[j], before});
+      } else if (used[j]) {
+        c.terms.push_back({false, path.nodes[j], stages - tn[j] + lat});
+      }
+      before += tn[j];
+      if (j < m && pc.cuts[j] > 0) before += th[j] + 2 * in.links[path.links[j]].latency_s;
+    }
     for (int h = 0; h < m; ++h)
       if (pc.cuts[h] > 0) c.terms.push_back({true, path.links[h], stages - th[h] + lat});
   }

@@ -39,7 +39,7 @@ double draw_profile(Draws& r, int L, profile::ModelProfile* out) {
     profile::BlockProfile b;
     b.name = "b" + std::to_string(l);
     b.fwd_s = r.logu(2e-4, 5e-3);
-    b.bwd_s = b.fwd_s * r.uni(1, 2.5);
+    b.bwd_s = b.fwd_s * r.uni(0.5, 2.5);  // a first block's backward can be the shorter
     b.opt_s = r.pick(0, 1) ? r.logu(1e-5, 2e-2) : 0;
     b.out_bytes = r.logu(1e3, 2e6);
     b.saved_bytes = b.out_bytes * r.uni(0, 2);

@@ -15,7 +15,8 @@ std::vector<double> signature(const Instance& in, const SourceData& src) {
   for (size_t j = 0; j < longest.nodes.size(); ++j) {
     const NodeData& n = in.nodes[longest.nodes[j]];
     sig.push_back(n.memory_bytes);
-    sig.insert(sig.end(), n.step_s.begin(), n.step_s.end());
+    sig.insert(sig.end(), n.fwd_s.begin(), n.fwd_s.end());  // with bwd_s: step_s and the overlap
+    sig.insert(sig.end(), n.bwd_s.begin(), n.bwd_s.end());
     sig.insert(sig.end(), n.opt_s.begin(), n.opt_s.end());
     if (j < longest.links.size()) {
       sig.push_back(in.links[longest.links[j]].bytes_per_s);
@@ -50,7 +51,8 @@ std::vector<int> symmetric_nodes(const Instance& in, const std::vector<int>& sou
   for (int k : order) {  // deepest first
     const NodeData& n = in.nodes[k];
     std::vector<double> key{-1, static_cast<double>(n.tier), n.memory_bytes, static_cast<double>(label[k])};
-    key.insert(key.end(), n.step_s.begin(), n.step_s.end());
+    key.insert(key.end(), n.fwd_s.begin(), n.fwd_s.end());
+    key.insert(key.end(), n.bwd_s.begin(), n.bwd_s.end());
     key.insert(key.end(), n.opt_s.begin(), n.opt_s.end());
     if (parent_link[k] >= 0) {
       key.push_back(in.links[parent_link[k]].bytes_per_s);

@@ -29,6 +29,16 @@ bool carries_raw(const PathChoice& c, size_t h) { return c.cuts[h] == 0; }
 // direction carries beyond the gradients' time.
 double duplex_bytes(double activation, double raw) { return std::max(activation, activation / 2 + raw); }
 
+// True when some node strictly between j and the path's last node runs a block.
+bool computes_after(const Instance& in, int path, const PathChoice& c, int j) {
+  const int m = in.paths[path].hops();
+  for (int i = j + 1; i < m; ++i) {
+    auto [begin, end] = node_range(in, path, c, i);
+    if (end > begin) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void check_structure(const Instance& in, const Structure& s) {
@@ -77,25 +87,33 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   std::vector<std::vector<double>>& t_hop = ev.path_hop_s;
   t_node.resize(in.paths.size());
   t_hop.resize(in.paths.size());
+  ev.path_node_fwd_s.resize(in.paths.size());
+  ev.path_node_bwd_s.resize(in.paths.size());
   for (size_t p = 0; p < in.paths.size(); ++p) {
     const PathData& path = in.paths[p];
     const PathChoice& c = s[p];
     t_node[p].assign(path.nodes.size(), 0);
+    ev.path_node_fwd_s[p].assign(path.nodes.size(), 0);
+    ev.path_node_bwd_s[p].assign(path.nodes.size(), 0);
     t_hop[p].assign(path.links.size(), 0);
     if (c.samples == 0) continue;
     const double b = static_cast<double>(c.samples);
     for (size_t j = 0; j < path.nodes.size(); ++j) {
       const int k = path.nodes[j];
       auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
-      double step = 0, saved = 0;
+      double step = 0, fwd = 0, bwd = 0, saved = 0;
       for (int l = begin; l < end; ++l) {
         step += in.nodes[k].step_s[l];
+        fwd += in.nodes[k].fwd_s[l];
+        bwd += in.nodes[k].bwd_s[l];
         saved += in.blocks[l].saved_bytes;
         ev.holds[k][l] = 1;
       }
       ev.node_activation_bytes[k] += b * saved;
       if (end > begin) ev.node_samples[k] += c.samples;
       t_node[p][j] = b * step / M;
+      ev.path_node_fwd_s[p][j] = b * fwd / M;
+      ev.path_node_bwd_s[p][j] = b * bwd / M;
       ev.node_compute_s[k] += M * t_node[p][j];
     }
     for (size_t h = 0; h < path.links.size(); ++h) {
@@ -179,17 +197,40 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
     const PathData& path = in.paths[p];
     const PathChoice& c = s[p];
     if (c.samples == 0) continue;
+    const int pi = static_cast<int>(p), last = path.hops();
     const double stages = ev.path_fill_s[p] - ev.path_latency_s[p];
-    for (size_t j = 0; j < path.nodes.size(); ++j) {
-      auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
-      if (end == begin) continue;  // an idle node only forwards: no fill term on it
-      TimeTerm t;
-      t.resource = path.nodes[j];
-      t.path = static_cast<int>(p);
-      t.load_s = ev.node_compute_s[path.nodes[j]];
-      t.fill_s = stages - t_node[p][j];
-      t.latency_s = ev.path_latency_s[p];
-      consider(t);
+    double up_stages = 0, up_latency = 0;  // what lies before node j on the path
+    for (int j = 0; j <= last; ++j) {
+      auto [begin, end] = node_range(in, pi, c, j);
+      if (end > begin) {  // an idle node only forwards: no fill term on it
+        TimeTerm t;
+        t.resource = path.nodes[j];
+        t.path = pi;
+        t.load_s = ev.node_compute_s[path.nodes[j]];
+        t.fill_s = stages - t_node[p][j];
+        t.latency_s = ev.path_latency_s[p];
+        // Early backward (docs/runtime.md): when only relays lie between node
+        // j and the last stage, the last stage returns micro-batch k's
+        // gradient while j still runs its forwards k+1..M-1, and j runs
+        // backward k while gradient k+1 travels. Of the round trip past j it
+        // waits only what exceeds M - 1 of its shorter task; what lies before
+        // j (the first activation's arrival, the last gradient's way back)
+        // cannot overlap.
+        if (j < last && !computes_after(in, pi, c, j)) {
+          t.overlap_s = (M - 1) * std::min(ev.path_node_fwd_s[p][j], ev.path_node_bwd_s[p][j]);
+          TimeTerm up = t;
+          up.fill_s = up_stages;
+          up.latency_s = up_latency;
+          up.overlap_s = 0;
+          consider(up);
+        }
+        consider(t);
+      }
+      up_stages += t_node[p][j];
+      if (j < last && !carries_raw(c, j)) {
+        up_stages += t_hop[p][j];
+        up_latency += 2 * in.links[path.links[j]].latency_s;
+      }
     }
     for (size_t h = 0; h < path.links.size(); ++h) {
       if (carries_raw(c, h)) continue;  // prefetched: its load alone is a term

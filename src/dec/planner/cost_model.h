@@ -35,7 +35,9 @@ std::pair<int, int> node_range(const Instance& in, int path, const PathChoice& c
 
 // One candidate of the max that defines the iteration time:
 //   load_s (the resource's total busy time) + fill_s (one micro-batch of `path`
-//   through its other stages) + latency_s (the path's link latencies).
+//   through its other stages) + latency_s (the path's link latencies)
+//   - overlap_s (the part of that round trip a node spends on its own other
+//   micro-batches: see cost_model.cc, "early backward").
 struct TimeTerm {
   bool is_link = false;
   int resource = -1;   // node or link index
@@ -43,9 +45,11 @@ struct TimeTerm {
   // sync_s: for a link, the part of its load spent on gradient sync; for a node's
   // load alone (path -1), the gradient sync that follows it (after_sync_link).
   double load_s = 0, sync_s = 0;
-  double fill_s = 0, latency_s = 0;
+  double fill_s = 0, latency_s = 0, overlap_s = 0;
   int after_sync_link = -1;
-  double total() const { return load_s + fill_s + latency_s + (after_sync_link >= 0 ? sync_s : 0); }
+  double total() const {
+    return load_s + fill_s + latency_s - overlap_s + (after_sync_link >= 0 ? sync_s : 0);
+  }
 };
 
 struct Evaluation {
@@ -57,8 +61,10 @@ struct Evaluation {
   std::vector<double> node_compute_s, node_static_bytes, node_activation_bytes;
   std::vector<int64_t> node_samples; // samples whose blocks (some) run on the node
   std::vector<double> link_activation_bytes, link_sync_bytes, link_s;
-  // Per path, one micro-batch's time on each node and hop.
+  // Per path, one micro-batch's time on each node and hop; of a node's, the
+  // forward and the backward part.
   std::vector<std::vector<double>> path_node_s, path_hop_s;
+  std::vector<std::vector<double>> path_node_fwd_s, path_node_bwd_s;
   // One micro-batch through all stages + latencies (hops that carry raw input excluded).
   std::vector<double> path_fill_s;
   std::vector<double> path_latency_s;

@@ -72,6 +72,7 @@ Plan describe(const Instance& in, const Structure& s, const std::string& kind) {
   plan.prediction.sync_s = t.sync_s;
   plan.prediction.fill_s = t.fill_s;
   plan.prediction.latency_s = t.latency_s;
+  plan.prediction.overlap_s = t.overlap_s;
   for (size_t k = 0; k < in.nodes.size(); ++k) {
     NodeReport n;
     n.name = in.nodes[k].name;

@@ -107,6 +107,22 @@ LinExpr Formulation::runs(int p, int j) {
   return LinExpr::var(it->second);
 }
 
+// 1 iff a node strictly between j and the last node of p runs some block:
+// w >= P[m-1][l] - P[j][l]. As with runs(), a larger w only switches on GPipe's
+// term, so an optimum has w = max over l.
+LinExpr Formulation::computes_after(int p, int j) {
+  const int L = in_.num_blocks(), m = in_.paths[p].hops();
+  if (j + 1 >= m) return LinExpr(0);
+  if (j + 1 == m - 1) return runs(p, j + 1);
+  auto [it, fresh] = after_.emplace(std::make_pair(path_rep_[p], j), -1);
+  if (fresh) {
+    it->second = milp_.add_var(str("w_", p, "_", j), 0, 1, false);
+    for (int l = 0; l < L; ++l)
+      milp_.add_ge(str("w>=_", p, "_", j, "_", l), LinExpr::var(it->second) - P(p, m - 1, l) + P(p, j, l), 0);
+  }
+  return LinExpr::var(it->second);
+}
+
 void Formulation::add_path_vars() {
   const int L = in_.num_blocks();
   pv_.resize(in_.paths.size());
@@ -507,10 +523,31 @@ void Formulation::add_loads_and_time() {
     }
     milp_.add_ge(str("T>=end_", p),
                  base - LinExpr::var(node_load_[path.nodes[m]]) + LinExpr::var(tn_[p][m]), 0);
+    // The source and middle nodes (cost_model.cc, "early backward"): GPipe's
+    // term where a computing node lies between j and the last; otherwise the
+    // round trip past j less M - 1 of j's shorter task (both rows: their max
+    // is the min of the two tasks), and never less than what lies before j.
+    // The overlap rows are valid everywhere (GPipe's term is larger).
+    LinExpr before;  // fill of the nodes and hops before j
     for (int j = 0; j < m; ++j) {
-      milp_.add_ge(str("T>=node_", p, "_", j),
-                   base - LinExpr::var(node_load_[path.nodes[j]]) + LinExpr::var(tn_[p][j]) - U * runs(pi, j),
-                   -U);
+      const int k = path.nodes[j];
+      // Each row reads T >= load(k) + ... - U (1 - runs) [- U (1 - after)].
+      const LinExpr on = U * runs(pi, j);
+      const LinExpr node = base - LinExpr::var(node_load_[k]) + LinExpr::var(tn_[p][j]) - on;
+      if (j + 1 < m)
+        milp_.add_ge(str("T>=node_", p, "_", j), node - U * computes_after(pi, j), -2 * U);
+      LinExpr fwd, bwd;  // one micro-batch of j's forwards, of its backwards
+      for (int l = 0; l < L; ++l) {
+        fwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.nodes[k].fwd_s[l] / M);
+        bwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.nodes[k].bwd_s[l] / M);
+      }
+      milp_.add_ge(str("T>=fwd_", p, "_", j), node + (M - 1) * fwd, -U);
+      milp_.add_ge(str("T>=bwd_", p, "_", j), node + (M - 1) * bwd, -U);
+      if (j > 0)
+        milp_.add_ge(str("T>=before_", p, "_", j), LinExpr::var(T_) - LinExpr::var(node_load_[k]) - before - on, -U);
+      before.add(tn_[p][j], 1);
+      before.add(tf_[p][j], 1);
+      before.add(P(pi, j, 0), 2 * in_.links[path.links[j]].latency_s);
     }
   }
 }

@@ -83,6 +83,8 @@ class Formulation {
   LinExpr activation_hop_bytes(int p, int h) const;
   // 1 iff node j of p runs some block (creates a middle node's u on first use).
   LinExpr runs(int p, int j);
+  // 1 iff some node strictly between node j and the last node of p runs a block.
+  LinExpr computes_after(int p, int j);
 
   void find_symmetry();
   void add_path_vars();
@@ -104,6 +106,7 @@ class Formulation {
   // path_rep_ per path (for stage times and fills). Identity without ties.
   std::vector<int> node_rep_, link_rep_, path_rep_;
   std::map<std::pair<int, int>, int> used_;  // (rep path, node position) -> u variable
+  std::map<std::pair<int, int>, int> after_; // (rep path, node position) -> w variable
   std::vector<std::vector<int>> r_;          // [node][block], -1 when never held
   std::vector<std::vector<int>> tn_, th_;    // per path: stage-time vars (nodes, hops)
   std::vector<std::vector<int>> tf_;         // per path and hop: its time in the fill (0 if raw)

@@ -48,7 +48,7 @@ json plan_json(const Plan& p, bool top) {
   j["prediction"] = {{"iteration_s", d.iteration_s}, {"bottleneck", d.bottleneck},
                      {"bottleneck_kind", d.bottleneck_kind}, {"path", d.path},
                      {"load_s", d.load_s}, {"sync_s", d.sync_s},
-                     {"fill_s", d.fill_s}, {"latency_s", d.latency_s}};
+                     {"fill_s", d.fill_s}, {"latency_s", d.latency_s}, {"overlap_s", d.overlap_s}};
   j["nodes"] = json::array();
   for (const auto& n : p.nodes) {
     j["nodes"].push_back({{"name", n.name}, {"tier", n.tier}, {"blocks", ranges_json(n.blocks)},
@@ -176,6 +176,8 @@ Plan parse(const json& j, const std::string& where, bool top) {
   p.prediction.sync_s = R.number(d, "sync_s", "prediction.");
   p.prediction.fill_s = R.number(d, "fill_s", "prediction.");
   p.prediction.latency_s = R.number(d, "latency_s", "prediction.");
+  // Absent from plans written before the early-backward term: none was counted.
+  p.prediction.overlap_s = d.contains("overlap_s") ? R.number(d, "overlap_s", "prediction.") : 0;
   for (const auto& n : R.at(j, "nodes", "")) {
     NodeReport r;
     r.name = R.get<std::string>(n, "name", "nodes[].");

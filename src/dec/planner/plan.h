@@ -51,6 +51,8 @@ struct Prediction {
                                     // node: the all-reduce that follows its compute
   double fill_s = 0;                // pipeline fill and drain of `path`
   double latency_s = 0;             // link latencies of `path`
+  double overlap_s = 0;             // of fill_s + latency_s, what the node spends on its
+                                    // own other micro-batches (early backward)
 };
 
 struct NodeReport {

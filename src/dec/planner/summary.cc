@@ -47,8 +47,9 @@ std::string summarize(const Plan& p) {
     o << " + the gradient sync after it " << format_seconds(d.sync_s);
   }
   if (d.path >= 0) {
-    o << " + pipeline fill/drain " << format_seconds(d.fill_s) << " + latency " << format_seconds(d.latency_s)
-      << " (path " << d.path + 1 << ")";
+    o << " + pipeline fill/drain " << format_seconds(d.fill_s) << " + latency " << format_seconds(d.latency_s);
+    if (d.overlap_s > 0) o << " - overlapped with its own micro-batches " << format_seconds(d.overlap_s);
+    o << " (path " << d.path + 1 << ")";
   }
   o << "\n";
   if (p.solver) {
