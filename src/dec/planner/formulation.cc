@@ -92,9 +92,8 @@ LinExpr Formulation::activation_hop_bytes(int p, int h) const {
 }
 
 // 1 iff node j of path p runs some block: the source iff block 0 runs before
-// hop 0, the last node iff the path is used, a middle node by
-// max_l x <= u <= sum_l x (exact for integer P; a larger u would otherwise
-// pass a relay's hop as overlapping, cost_model.cc serial_hop).
+// hop 0, the last node iff the path is used, a middle node by u >= x (a
+// larger u only adds the node's pipelined term, so an optimum has u = max x).
 LinExpr Formulation::runs(int p, int j) {
   const int L = in_.num_blocks(), m = in_.paths[p].hops();
   if (j == m) return LinExpr::var(pv_[p].v);
@@ -102,12 +101,8 @@ LinExpr Formulation::runs(int p, int j) {
   auto [it, fresh] = used_.emplace(std::make_pair(path_rep_[p], j), -1);
   if (fresh) {
     it->second = milp_.add_var(str("u_", p, "_", j), 0, 1, false);
-    LinExpr sum;
-    for (int l = 0; l < L; ++l) {
+    for (int l = 0; l < L; ++l)
       milp_.add_ge(str("u>=x_", p, "_", j, "_", l), LinExpr::var(it->second) - P(p, j, l) + P(p, j - 1, l), 0);
-      sum.add(P(p, j, l) - P(p, j - 1, l));
-    }
-    milp_.add_ge(str("u<=sum_", p, "_", j), sum - LinExpr::var(it->second), 0);
   }
   return LinExpr::var(it->second);
 }
@@ -411,11 +406,10 @@ void Formulation::add_loads_and_time() {
   tn_.resize(in_.paths.size());
   th_.resize(in_.paths.size());
   tf_.resize(in_.paths.size());
-  serial_.resize(in_.paths.size());
   fill_.assign(in_.paths.size(), -1);
-  // Per link: every hop's seconds (link_sum), those of hops that carry
-  // activations (act_sum; the rest is raw input) and of serial hops (serial_sum).
-  std::vector<LinExpr> node_sum(N), link_sum(E), act_sum(E), serial_sum(E);
+  // Per link: every hop's seconds (link_sum) and those of hops that carry
+  // activations (act_sum); the rest is raw input.
+  std::vector<LinExpr> node_sum(N), link_sum(E), act_sum(E);
   for (size_t p = 0; p < in_.paths.size(); ++p) {
     const PathData& path = in_.paths[p];
     const int pi = static_cast<int>(p), rep = path_rep_[p];
@@ -423,7 +417,6 @@ void Formulation::add_loads_and_time() {
       tn_[p] = tn_[rep];
       th_[p] = th_[rep];
       tf_[p] = tf_[rep];
-      serial_[p] = serial_[rep];
       fill_[p] = fill_[rep];
     } else {
       LinExpr fill;
@@ -453,27 +446,11 @@ void Formulation::add_loads_and_time() {
       }
       fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
       milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
-      // A hop is serial when its upstream node relays or a node between it
-      // and the last computes (cost_model.cc serial_hop): z >= tf - B runs(h)
-      // and z >= tf - B (1 - after(h)), B bounding tf.
-      const double n = static_cast<double>(in_.sources[path.source].samples);
-      double worst = 0;
-      for (int c = 0; c < L; ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
-      for (int h = 0; h < path.hops(); ++h) {
-        const double B = n * worst / (M * in_.links[path.links[h]].bytes_per_s);
-        const int z = milp_.add_var(str("serial_", p, "_", h), 0, kInf, false);
-        const LinExpr gap = LinExpr::var(z) - LinExpr::var(tf_[p][h]);
-        milp_.add_ge(str("serial>=relay_", p, "_", h), gap + B * runs(pi, h), 0);
-        if (h + 1 < path.hops())
-          milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * computes_after(pi, h), -B);
-        serial_[p].push_back(z);
-      }
     }
     for (size_t j = 0; j < path.nodes.size(); ++j) node_sum[path.nodes[j]].add(tn_[p][j], M);
     for (int h = 0; h < path.hops(); ++h) {
       link_sum[path.links[h]].add(th_[p][h], M);
       act_sum[path.links[h]].add(tf_[p][h], M);
-      serial_sum[path.links[h]].add(serial_[p][h], M);
     }
   }
   node_load_.assign(N, -1);
@@ -507,11 +484,11 @@ void Formulation::add_loads_and_time() {
       }
     }
     if (link_sum[e].terms.empty() && sync.terms.empty()) continue;
-    // Full duplex (cost_model.cc duplex_bytes): load >= (activations + serial) / 2
-    // + sync and load >= activations / 2 + raw + sync; T pushes load down to the larger.
+    // Full duplex (cost_model.cc duplex_bytes): load >= activations + sync and
+    // load >= activations / 2 + raw + sync; T pushes load down to the larger.
     link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
     const LinExpr load = LinExpr::var(link_load_[e]);
-    milp_.add_ge(str("linkload>=act_", e), load - 0.5 * act_sum[e] - 0.5 * serial_sum[e] - sync, 0);
+    milp_.add_ge(str("linkload>=act_", e), load - act_sum[e] - sync, 0);
     milp_.add_ge(str("linkload>=up_", e), load - link_sum[e] + 0.5 * act_sum[e] - sync, 0);
     milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - load, 0);
   }
