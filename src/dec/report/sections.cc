@@ -195,8 +195,9 @@ std::string plan_section(const RunRecord& run) {
            seconds(p.prediction.iteration_s), "</b> per iteration, set by ",
            escape_html(p.prediction.bottleneck_kind), " <b>", escape_html(p.prediction.bottleneck),
            "</b> (load ", seconds(p.prediction.load_s), ", pipeline fill ",
-           seconds(p.prediction.fill_s), p.prediction.overlap_s > 0 ? ", less " : "",
-           p.prediction.overlap_s > 0 ? seconds(p.prediction.overlap_s) + " overlapped" : "", ").");
+           seconds(p.prediction.fill_s),
+           p.prediction.overlap_s > 0 ? str(", less ", seconds(p.prediction.overlap_s), " overlapped") : "",
+           ").");
   if (p.solver) {
     o += str(" Solver: ", escape_html(p.solver->status), ", gap ", percent(p.solver->gap), ", ",
              seconds(p.solver->seconds), " (", escape_html(p.solver->method), ").");
