@@ -75,6 +75,23 @@ TEST(PlanJson, RejectsBrokenPlans) {
   expect_corrupt(no_paths, "missing field 'paths'");
 }
 
+// Plans written before the early-backward term have no prediction.overlap_s:
+// nothing was overlapped then. A value that is there must still be a number.
+TEST(PlanJson, ReadsAMissingOverlapAsNone) {
+  Plan p = some_plan(11);
+  p.prediction.overlap_s = 0.25;
+  const std::string text = to_json(p);
+  const size_t at = text.find(",\n    \"overlap_s\": 0.25");
+  ASSERT_NE(at, std::string::npos) << text;
+  std::string old = text;
+  old.erase(at, std::string(",\n    \"overlap_s\": 0.25").size());
+  EXPECT_EQ(plan_from_json(old, "old.json").prediction.overlap_s, 0);
+  EXPECT_EQ(plan_from_json(text, "new.json").prediction.overlap_s, 0.25);
+  std::string bad = text;
+  bad.replace(bad.find("\"overlap_s\": 0.25"), 17, "\"overlap_s\": \"x\"");
+  EXPECT_THROW(plan_from_json(bad, "bad.json"), CorruptFile);
+}
+
 TEST(PlanJson, StructureOfRejectsAForeignPlan) {
   const auto a = testing::random_case(5);
   Plan p = make_plan(a.instance);
