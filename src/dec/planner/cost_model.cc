@@ -101,9 +101,8 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
     for (size_t j = 0; j < path.nodes.size(); ++j) {
       const int k = path.nodes[j];
       auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
-      double step = 0, fwd = 0, bwd = 0, saved = 0;
+      double fwd = 0, bwd = 0, saved = 0;  // step_s = fwd_s + bwd_s
       for (int l = begin; l < end; ++l) {
-        step += in.nodes[k].step_s[l];
         fwd += in.nodes[k].fwd_s[l];
         bwd += in.nodes[k].bwd_s[l];
         saved += in.blocks[l].saved_bytes;
@@ -111,9 +110,9 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       }
       ev.node_activation_bytes[k] += b * saved;
       if (end > begin) ev.node_samples[k] += c.samples;
-      t_node[p][j] = b * step / M;
       ev.path_node_fwd_s[p][j] = b * fwd / M;
       ev.path_node_bwd_s[p][j] = b * bwd / M;
+      t_node[p][j] = ev.path_node_fwd_s[p][j] + ev.path_node_bwd_s[p][j];
       ev.node_compute_s[k] += M * t_node[p][j];
     }
     for (size_t h = 0; h < path.links.size(); ++h) {

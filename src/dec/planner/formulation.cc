@@ -536,11 +536,10 @@ void Formulation::add_loads_and_time() {
       const LinExpr node = base - LinExpr::var(node_load_[k]) + LinExpr::var(tn_[p][j]) - on;
       if (j + 1 < m)
         milp_.add_ge(str("T>=node_", p, "_", j), node - U * computes_after(pi, j), -2 * U);
-      LinExpr fwd, bwd;  // one micro-batch of j's forwards, of its backwards
-      for (int l = 0; l < L; ++l) {
-        fwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.nodes[k].fwd_s[l] / M);
-        bwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.nodes[k].bwd_s[l] / M);
-      }
+      // One micro-batch of j's forwards; its backwards are the rest of tn.
+      LinExpr fwd;
+      for (int l = 0; l < L; ++l) fwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.nodes[k].fwd_s[l] / M);
+      const LinExpr bwd = LinExpr::var(tn_[p][j]) - fwd;
       milp_.add_ge(str("T>=fwd_", p, "_", j), node + (M - 1) * fwd, -U);
       milp_.add_ge(str("T>=bwd_", p, "_", j), node + (M - 1) * bwd, -U);
       if (j > 0)
