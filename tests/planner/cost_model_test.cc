@@ -19,13 +19,11 @@ constexpr double kOut = 4000;     // bytes per sample of block 0's output
 constexpr double kBw = 1e6;       // bytes/s on both links (8 Mbit/s)
 
 // dev0 -(lat 10 ms)- edge0 -(lat 20 ms)- cloud; two blocks; batch 8 in 2 micro-batches.
-// micro_batch: the profile's, the tasks its task_s was measured on.
-Instance chain(double task_s = 0, double opt_s = 0, int micro_batch = 4) {
+Instance chain(double opt_s = 0) {
   profile::ModelProfile p;
   p.model = "chain";
   p.input_bytes = kInput;
-  p.micro_batch = micro_batch;
-  p.task_s = task_s;
+  p.micro_batch = 4;
   for (int l = 0; l < 2; ++l) {
     profile::BlockProfile b;
     b.name = "b" + std::to_string(l);
@@ -136,7 +134,7 @@ TEST(CostModel, EarlyBackwardOverlapsTheRoundTripWithTheSourcesOtherForwards) {
 
 TEST(CostModel, OptimizerStepsAddToTheNodesThatHoldTheirBlocks) {
   const double opt = 0.005;
-  const Instance in = chain(0, opt);
+  const Instance in = chain(opt);
   const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
   const int edge = 1, cloud = 0, dev = 2;
   // The optimizer steps each held block once per iteration, whatever its
@@ -147,24 +145,6 @@ TEST(CostModel, OptimizerStepsAddToTheNodesThatHoldTheirBlocks) {
   const int p = in.sources[0].paths.back();
   EXPECT_NEAR(ev.path_node_s[p][1], 4 * kStep / 0.5, 1e-12);
   EXPECT_EQ(ev.path_node_s[p][0], 0);
-}
-
-TEST(CostModel, AMeasuredTaskOverheadGrowsWithTheTasksWork) {
-  // Profiled at micro-batch 4, a task of the whole model (two blocks, a forward
-  // or a backward) did 4 * 2 * kStep / 2 of work and cost `task` beyond it:
-  // every block's time grows by that ratio.
-  const double task = 0.002;
-  const Instance in = chain(task, 0, /*micro_batch=*/4);
-  const double slowdown = 1 + task / (4 * 2 * kStep / 2);
-  const int cloud = 0, edge = 1;
-  EXPECT_NEAR(in.nodes[cloud].step_s[0], kStep * slowdown, 1e-15);
-  EXPECT_NEAR(in.nodes[edge].step_s[1], kStep / 0.5 * slowdown, 1e-15);
-  // A stage of one of the two blocks, on micro-batches as large as the
-  // profiled ones, pays half the profiled task's overhead per task, not all of it.
-  const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
-  EXPECT_NEAR(ev.path_node_s[in.sources[0].paths.back()][1], 4 * kStep / 0.5 * slowdown, 1e-12);
-  // Without the work it was measured on, a task overhead cannot be scaled.
-  EXPECT_THROW(chain(task, 0, /*micro_batch=*/0), ConfigError);
 }
 
 }  // namespace

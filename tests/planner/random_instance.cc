@@ -33,7 +33,6 @@ double draw_profile(Draws& r, int L, profile::ModelProfile* out) {
   p.model_hash = "random";
   p.input_bytes = r.logu(1e4, 1e6);
   p.micro_batch = 1;
-  p.task_s = r.pick(0, 1) ? r.logu(1e-4, 2e-2) : 0;
   double static_total = 0;
   for (int l = 0; l < L; ++l) {
     profile::BlockProfile b;

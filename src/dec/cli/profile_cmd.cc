@@ -40,8 +40,8 @@ void add_profile_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--node", f->o.node, "Name of this node, recorded in the profile");
   cmd->add_option("--speed", f->o.speed,
-                  "Emulated speed in (0, 1]: time each piece stretched as `dec launch --emulate` "
-                  "runs a node of this speed (one thread)")
+                  "Emulated speed in (0, 1]: the times a node of this speed takes under "
+                  "`dec launch --emulate` (full-speed times / speed)")
       ->capture_default_str();
   cmd->add_option("--threads", f->threads, "Torch intra-op threads (default: all cores)");
   cmd->add_option("--out", f->out, "Write the profile JSON here");

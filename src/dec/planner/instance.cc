@@ -63,18 +63,9 @@ NodeData node_data(const cluster::Node& n, const profile::ModelProfile& ref,
     src = &p;
     factor = 1;
   }
-  // The profile's task_s was measured on tasks of the whole model at its
-  // micro-batch, each a forward or a backward (half a sample's fwd + bwd); a
-  // task's overhead grows with its work (docs/plan.md, cost model), so it
-  // becomes a factor on the blocks' times.
-  const double task_work_s = src->micro_batch * src->block_sum_s() / 2;
-  DEC_CHECK(src->task_s == 0 || task_work_s > 0, ConfigError, "invalid profile",
-            src == &ref ? ref.model : n.profile, "task_s ", src->task_s,
-            " needs the work it was measured on: a positive micro_batch and block times");
-  const double slowdown = src->task_s > 0 ? 1 + src->task_s / task_work_s : 1;
   for (const auto& b : src->blocks) {
-    d.fwd_s.push_back(b.fwd_s * factor * slowdown);
-    d.bwd_s.push_back(b.bwd_s * factor * slowdown);
+    d.fwd_s.push_back(b.fwd_s * factor);
+    d.bwd_s.push_back(b.bwd_s * factor);
     d.opt_s.push_back(b.opt_s * factor);
     d.step_s.push_back(d.fwd_s.back() + d.bwd_s.back());
   }

@@ -38,7 +38,6 @@ std::string to_json(const ModelProfile& p) {
   j["optimizer"] = p.optimizer;
   j["whole_s"] = p.whole_s;
   j["block_sum_ratio"] = p.block_sum_ratio;
-  j["task_s"] = p.task_s;
   j["blocks"] = json::array();
   for (const auto& b : p.blocks) {
     j["blocks"].push_back({{"name", b.name},
@@ -103,10 +102,8 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
   p.optimizer = field<std::string>(j, "optimizer", where);
   p.whole_s = number(j, "whole_s", where);
   p.block_sum_ratio = number(j, "block_sum_ratio", where);
-  if (j.contains("task_s")) p.task_s = number(j, "task_s", where);  // optional: added later in version 1
-  // The planner scales task_s by the work of the tasks it was measured on.
-  DEC_CHECK(p.task_s == 0 || p.micro_batch > 0, CorruptFile, "invalid profile", where,
-            "task_s needs a positive micro_batch (the tasks it was measured on)");
+  // Profiles of 2026-11 may carry "task_s", what emulation then cost per task
+  // beyond the blocks; emulation no longer costs it (runtime/task_costs.h).
   const json& blocks = j.contains("blocks") ? j["blocks"] : json();
   DEC_CHECK(blocks.is_array() && !blocks.empty(), CorruptFile, "invalid profile", where,
             "'blocks' must be a non-empty array");
@@ -141,7 +138,6 @@ ModelProfile scaled(const ModelProfile& p, double speed) {
   ModelProfile q = p;
   q.speed = p.speed * speed;
   q.whole_s = p.whole_s / speed;
-  q.task_s = p.task_s / speed;
   for (auto& b : q.blocks) {
     b.fwd_s /= speed;
     b.bwd_s /= speed;

@@ -43,11 +43,6 @@ struct ModelProfile {
   std::string optimizer;            // "sgd" (momentum) or "adam": sizes optim_bytes
   double whole_s = 0;               // whole-model fwd+bwd seconds per sample, same run
   double block_sum_ratio = 0;       // sum over blocks of (fwd_s + bwd_s) / whole_s
-  // Seconds a task (one stage's forward or backward of one micro-batch) costs
-  // beyond its blocks' per-sample times: under emulation, compute that follows
-  // a pause runs slower (caches and clocks cooled); measured by timing the whole
-  // model as the runtime runs it, paced. 0 at full speed and in older profiles.
-  double task_s = 0;
   std::vector<BlockProfile> blocks;
 
   double total_param_bytes() const;

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 #include "dec/core/error.h"
 #include "dec/optim/optimizer.h"
-#include "dec/profile/compute_pacer.h"
 
 namespace dec::profile {
 
@@ -58,80 +58,6 @@ std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Sequential& m,
   return optim::make_optimizer(params, c);
 }
 
-// Seconds `f` takes; with a pacer, stretched as the runtime stretches a task.
-template <typename F>
-double timed(ComputePacer* pacer, F&& f) {
-  const double cpu0 = thread_cpu_seconds();
-  const double t0 = now_s();
-  f();
-  double wall = now_s() - t0;
-  if (pacer) wall += pacer->stretch(wall, thread_cpu_seconds() - cpu0);
-  return wall;
-}
-
-// The task overhead at `speed` (ModelProfile::task_s), measured on the pattern
-// the runtime runs: the forward tasks of kPacedMicroBatches micro-batches (each
-// with its loss), then their backward tasks in the same order, then the
-// optimizer step, every task stretched. A backward then starts from activations
-// saved tasks (and sleeps) ago, and the step from moments last touched an
-// iteration ago, as in a job. A task's excess is what it took paced beyond
-// what it takes at full speed (median over the full-speed repeats) divided by
-// the speed; task_s is the mean over the 2 * kPacedMicroBatches tasks of each
-// task's median excess over the paced repeats (never negative; the step's own
-// excess is left out: opt_s covers the step). Medians per task rather than over
-// whole patterns, because at low speeds only a few patterns fit in the budget
-// and the machine's noise is stretched by 1 / speed: the three patterns of one
-// mobilenetv2 profile at speed 0.01 (a minute each) took 24.3, 1.8 and 9.0 s
-// beyond their 61.8 s. Four micro-batches, as every scenario's
-// training.micro_batches: on lenet5 at speed 0.01 (micro-batch 16), one gave
-// 56-60 ms per task and four 64-70 ms; the tasks of two traced jobs took about
-// 61-71 ms each beyond the blocks' times.
-constexpr int kPacedMicroBatches = 4;
-
-double task_overhead(torch::nn::Sequential& whole, const model::ModelSpec& spec, int mb,
-                     double speed, ComputePacer* pacer, const ProfileOptions& o) {
-  constexpr int M = kPacedMicroBatches;
-  std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(whole, o.optimizer);
-  // One pattern; returns each of its 2 * M tasks' seconds (the step is timed, not returned).
-  auto pass = [&](ComputePacer* pc) {
-    std::vector<torch::Tensor> losses(M);
-    std::vector<double> t;
-    for (int i = 0; i < M; ++i) {
-      torch::Tensor x = torch::randn(batch_shape(mb, spec.input_shape()));
-      torch::Tensor labels = torch::randint(spec.num_classes(), {mb}, torch::kLong);
-      t.push_back(timed(pc, [&] {
-        losses[i] = torch::nn::functional::cross_entropy(
-            whole->forward(x), labels,
-            torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-        losses[i].item<double>();
-      }));
-    }
-    for (int i = 0; i < M; ++i) t.push_back(timed(pc, [&] { losses[i].backward(); }));
-    timed(pc, [&] { optimizer->step(); });
-    whole->zero_grad(/*set_to_none=*/true);
-    return t;
-  };
-  std::vector<std::vector<double>> full(2 * M);  // per task, over repeats
-  double full_s = 0;                             // one pattern's tasks
-  for (int r = 0; r < o.warmup + o.repeats; ++r) {
-    const std::vector<double> t = pass(nullptr);
-    if (r < o.warmup) continue;
-    for (int i = 0; i < 2 * M; ++i) full[i].push_back(t[i]);
-  }
-  std::vector<double> reference(2 * M);
-  for (int i = 0; i < 2 * M; ++i) full_s += reference[i] = stats(full[i]).median;
-  const int repeats = std::clamp(static_cast<int>(o.paced_budget_s * speed / std::max(full_s, 1e-9)),
-                                 std::min(3, o.repeats), o.repeats);
-  std::vector<std::vector<double>> excess(2 * M);  // per task, over repeats
-  for (int r = 0; r < repeats; ++r) {
-    const std::vector<double> t = pass(pacer);
-    for (int i = 0; i < 2 * M; ++i) excess[i].push_back(t[i] - reference[i] / speed);
-  }
-  double sum = 0;
-  for (int i = 0; i < 2 * M; ++i) sum += stats(excess[i]).median;
-  return std::max(0.0, sum / (2 * M));
-}
-
 }  // namespace
 
 ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
@@ -141,7 +67,8 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
             "must be positive, got ", o.repeats);
   DEC_CHECK(o.optimizer == "sgd" || o.optimizer == "adam", ConfigError, "unknown optimizer",
             "--optimizer", "'", o.optimizer, "' (expected sgd or adam)");
-  const std::shared_ptr<ComputePacer> pacer = make_speed_pacer(o.speed);  // validates the speed
+  DEC_CHECK(std::isfinite(o.speed) && o.speed > 0 && o.speed <= 1, ConfigError, "invalid speed",
+            "--speed", "must be in (0, 1] (a fraction of one core of this machine), got ", o.speed);
   const int mb = o.micro_batch;
   const double state_factor = o.optimizer == "adam" ? 2.0 : 1.0;
 
@@ -220,10 +147,8 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
   }
   p.whole_s = stats(total).median;
   p.block_sum_ratio = p.whole_s > 0 ? p.block_sum_s() / p.whole_s : 0;
-  if (!pacer) return p;  // full speed
-  p = scaled(p, o.speed);
-  p.task_s = task_overhead(whole, spec, mb, o.speed, pacer.get(), o);
-  return p;
+  // An emulated node takes each task's full-speed time / speed (runtime/task_costs.h).
+  return o.speed == 1 ? p : scaled(p, o.speed);
 }
 
 }  // namespace dec::profile

@@ -23,13 +23,9 @@ struct ProfileOptions {
   std::string optimizer = "sgd"; // sizes optim_bytes: sgd (momentum) 1x params, adam 2x
   std::string node;              // recorded in the profile
   uint64_t seed = 0;
-  // Emulated speed in (0, 1]. Block times are measured at full speed and
-  // divided by it; below 1 the whole model is also run as the runtime runs an
-  // emulated node (a forward task, a backward task, each stretched by the pacer,
-  // compute_pacer.h) to measure ModelProfile::task_s.
+  // Emulated speed in (0, 1]: times are measured at full speed and divided by
+  // it, which is what an emulated node of this speed takes (compute_pacer.h).
   double speed = 1;
-  // Those stretched repeats are cut (to no fewer than 3) to take about this long.
-  double paced_budget_s = 10;
 };
 
 // Throws ConfigError for bad options. Uses torch's current thread settings

@@ -102,6 +102,12 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
   }
   sender_ = std::make_unique<AsyncSender>(world_, &tracer_);
   build_tasks();
+  if (options_.pacer) {
+    std::vector<StageShape> shapes;
+    for (const Task& t : tasks_) shapes.push_back(shape_of(t));
+    costs_ = TaskCosts::measure(spec_, shapes, optimizer_ ? held_ : std::vector<size_t>{},
+                                options_.optimizer, options_.seed);
+  }
 }
 
 Worker::~Worker() = default;
@@ -234,14 +240,23 @@ torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char*
   return t;
 }
 
+StageShape Worker::shape_of(const Task& t) const {
+  const PathPlan& path = plan_.paths[t.path];
+  const Stage& st = path.stages[t.stage];
+  return {st.begin, st.end, t.samples, t.stage + 1 == path.stages.size(),
+          needs_input_grad(path, t.stage)};
+}
+
 template <typename F>
-void Worker::timed_compute(IterationStats& stats, bool stretch, const Task& t, const char* what,
-                           F&& compute) {
+void Worker::timed_compute(IterationStats& stats, const Task& t, const char* what, F&& compute) {
   const auto t0 = Clock::now();
-  const double cpu0 = profile::thread_cpu_seconds();
   compute();
   double dt = seconds_since(t0);
-  if (options_.pacer && stretch) dt += options_.pacer->stretch(dt, profile::thread_cpu_seconds() - cpu0);
+  const StageShape shape = shape_of(t);
+  if (options_.pacer && shape.begin < shape.end) {
+    const StageCost& cost = costs_.stage(shape);
+    dt += options_.pacer->stretch(dt, t.backward ? cost.backward_s : cost.forward_s);
+  }
   stats.compute_s += dt;
   tracer_.add("compute", t0, Clock::now(), str(what, " p", t.path, " mb", t.micro));
 }
@@ -268,7 +283,7 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
   if (needs_input_grad(path, t.stage)) x.requires_grad_(true);
 
   torch::Tensor out;
-  timed_compute(stats, !st.empty(), t, "fwd", [&] {
+  timed_compute(stats, t, "fwd", [&] {
     out = run_blocks(st.begin, st.end, x);
     if (last) {
       // Sum over this micro-batch divided by the global batch: summed over every
@@ -306,7 +321,7 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   torch::Tensor grad_in;
   if (last) {
     if (ms.output.requires_grad()) {
-      timed_compute(stats, !st.empty(), t, "bwd", [&] { ms.output.backward(); });
+      timed_compute(stats, t, "bwd", [&] { ms.output.backward(); });
     }
   } else if (input_grad || !st.empty()) {
     // The next stage sends a gradient exactly when this stage's output needs one.
@@ -317,7 +332,7 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
     if (st.empty()) {
       grad_in = g;  // relay
     } else {
-      timed_compute(stats, true, t, "bwd", [&] { ms.output.backward(g); });
+      timed_compute(stats, t, "bwd", [&] { ms.output.backward(g); });
     }
   }
   if (input_grad) {
@@ -377,10 +392,9 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   stats.sync_wait_s = seconds_since(t0);
   if (optimizer_) {
     const auto t1 = Clock::now();
-    const double cpu0 = profile::thread_cpu_seconds();
     optimizer_->step();
     double dt = seconds_since(t1);
-    if (options_.pacer) dt += options_.pacer->stretch(dt, profile::thread_cpu_seconds() - cpu0);
+    if (options_.pacer) dt += options_.pacer->stretch(dt, costs_.step_s());
     stats.compute_s += dt;
     tracer_.add("compute", t1, Clock::now(), "optimizer step");
   }

@@ -39,6 +39,7 @@
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/grad_ready.h"
 #include "dec/runtime/grad_sync.h"
+#include "dec/runtime/task_costs.h"
 #include "dec/runtime/trace.h"
 
 namespace dec::runtime {
@@ -46,7 +47,8 @@ namespace dec::runtime {
 struct WorkerOptions {
   uint64_t seed = 0;          // model initialisation (identical on every rank)
   optim::OptimizerConfig optimizer;
-  // Stretches this rank's compute to an emulated speed; null = full speed.
+  // Stretches this rank's compute to an emulated speed; null = full speed. The
+  // Worker then measures its tasks' full-speed costs at construction (TaskCosts).
   std::shared_ptr<profile::ComputePacer> pacer;
 };
 
@@ -97,6 +99,8 @@ class Worker {
   void restore(const Checkpoint& ckpt);
 
   const ExecPlan& plan() const { return plan_; }
+  // What this rank's tasks cost at full speed; measured only when emulated.
+  const TaskCosts& task_costs() const { return costs_; }
   int rank() const { return rank_; }
   const std::vector<size_t>& held_blocks() const { return held_; }
   // Full parameter names -> tensors of the held blocks.
@@ -125,11 +129,12 @@ class Worker {
   // Posts one receive unless it is posted already (prefetched).
   void post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
   torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
-  // Runs `compute` on this thread, stretched to the emulated speed; adds its time
-  // to stats.compute_s and a "compute" span.
+  StageShape shape_of(const Task& t) const;
+  // Runs task t's `compute` on this thread, stretched to the emulated speed
+  // (its full-speed cost / speed, TaskCosts); adds its time to stats.compute_s
+  // and a "compute" span.
   template <typename F>
-  void timed_compute(IterationStats& stats, bool stretch, const Task& t, const char* what,
-                     F&& compute);
+  void timed_compute(IterationStats& stats, const Task& t, const char* what, F&& compute);
 
   ExecPlan plan_;
   const model::ModelSpec& spec_;
@@ -148,6 +153,7 @@ class Worker {
   std::unique_ptr<GradSync> grad_sync_;
   std::unique_ptr<GradReadyHooks> ready_hooks_;  // null under emulated speed or without replicas
   std::vector<Task> tasks_;
+  TaskCosts costs_;  // measured when emulated (options_.pacer)
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
   std::map<std::pair<int, int>, std::pair<torch::Tensor, comm::Group::PendingRecv>>
       posted_;  // (peer, tag) -> buffer and its receive, this iteration

@@ -1,0 +1,78 @@
+// Emulated compute (DESIGN.md "Emulation"): an emulated rank's tasks take their
+// full-speed cost / speed, and measuring those costs changes nothing in the job.
+#include "dec/runtime/task_costs.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "../comm/comm_testing.h"
+#include "dec/comm/group.h"
+#include "dec/data/dataset.h"
+#include "dec/data/sampler.h"
+#include "dec/profile/compute_pacer.h"
+#include "dec/runtime/worker.h"
+
+namespace dec::runtime {
+namespace {
+
+optim::OptimizerConfig adam() {
+  optim::OptimizerConfig c;
+  c.kind = "adam";
+  c.lr = 1e-3;
+  return c;
+}
+
+TEST(TaskCosts, GrowWithTheWorkAndLeaveTheJobsRandomStreamAlone) {
+  torch::set_num_threads(1);
+  const model::ModelSpec spec = model::make_model("fmnist-cnn");
+  const StageShape small{0, 2, 4, false, false}, large{0, 2, 64, false, false};
+  const StageShape last{2, 4, 16, true, true};
+  torch::manual_seed(5);
+  const TaskCosts costs = TaskCosts::measure(spec, {small, large, last, small}, {0, 1, 2, 3}, adam(), 1);
+  const torch::Tensor after = torch::randn({4});
+  torch::manual_seed(5);
+  EXPECT_TRUE(torch::equal(after, torch::randn({4}))) << "measuring drew from the global generator";
+
+  for (const StageShape& s : {small, large, last}) {
+    EXPECT_GT(costs.stage(s).forward_s, 0);
+    EXPECT_GT(costs.stage(s).backward_s, 0);
+  }
+  // 16x the samples through the two convolutions: several times the CPU.
+  EXPECT_GT(costs.stage(large).forward_s, 4 * costs.stage(small).forward_s);
+  EXPECT_GT(costs.stage(large).backward_s, 4 * costs.stage(small).backward_s);
+  EXPECT_GT(costs.step_s(), 0);
+  EXPECT_EQ(TaskCosts::measure(spec, {small}, {}, adam(), 1).step_s(), 0);  // nothing to step
+}
+
+TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
+  // One rank, the whole model on 16 samples in 2 micro-batches, at a fifth of a core.
+  constexpr double kSpeed = 0.2;
+  ExecPlan plan;
+  plan.nodes = {"device"};
+  plan.num_blocks = 4;
+  plan.paths = {{{Stage{0, 0, 4}}, 16, 2}};
+  plan.global_batch = 16;
+  const model::ModelSpec spec = model::make_model("fmnist-cnn");
+  const data::Dataset data = data::make_synthetic({1, 28, 28}, 10, 64, /*seed=*/11);
+  data::EpochSampler sampler(64, 3);
+  sampler.set_epoch(0);
+  auto errors = comm::testing::run_ranks(1, [&](comm::Rendezvous& rv) {
+    torch::set_num_threads(1);
+    comm::Group world = comm::Group::world(rv, comm::GroupOptions().with_timeout(std::chrono::seconds(20)));
+    WorkerOptions wo;
+    wo.optimizer = adam();
+    wo.pacer = profile::make_speed_pacer(kSpeed);
+    Worker worker(plan, spec, world, wo);
+    const StageCost& c = worker.task_costs().stage({0, 4, 8, true, false});
+    const double expected = (2 * (c.forward_s + c.backward_s) + worker.task_costs().step_s()) / kSpeed;
+    for (int s = 0; s < 3; ++s) {
+      const IterationStats st = worker.step(data, sampler.batch_indices(s, 16));
+      EXPECT_NEAR(st.compute_s, expected, 0.05 * expected) << "step " << s;
+      EXPECT_NEAR(st.wall_s, expected, 0.05 * expected) << "step " << s;
+    }
+  });
+  comm::testing::expect_ok(errors);
+}
+
+}  // namespace
+}  // namespace dec::runtime
