@@ -96,7 +96,7 @@ void finish_job_options(JobFlags& f, int local_rank) {
   if (o.emulate) {
     DEC_CHECK(!o.cluster_path.empty(), ConfigError, "invalid flag", "--emulate",
               "needs --cluster: the spec gives the nodes' speeds and the links");
-    // Speed 1 is one core of this machine, and the pacer counts this thread's CPU time.
+    // Speed 1 is one core of this machine, and a task's cost is its thread's CPU time (task_costs.h).
     DEC_CHECK(f.threads <= 1, ConfigError, "invalid flag", "--threads",
               "--emulate runs one Torch thread per process (speed 1 = one core), got ", f.threads);
     f.threads = 1;
