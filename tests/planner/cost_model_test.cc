@@ -77,15 +77,23 @@ TEST(CostModel, ActivationHopsFillThePipelineWithTheirLatencyBothWays) {
   const double hop_mb = 4 * 2 * kOut / kBw;        // activation + gradient: 32 ms
   EXPECT_DOUBLE_EQ(ev.path_latency_s[p], 2 * 0.020);
   EXPECT_NEAR(ev.path_fill_s[p], edge_mb + hop_mb + cloud_mb + 0.040, 1e-12);
-  // The busiest resource is the edge-cloud link (2 micro-batches of 32 ms); the
-  // rest of one micro-batch's pipeline and the latency come on top.
-  EXPECT_NEAR(ev.iteration_s, 2 * hop_mb + edge_mb + cloud_mb + 0.040, 1e-12);
-  EXPECT_TRUE(ev.critical.is_link);
+  // The edge-cloud link carries each micro-batch's activation up while the
+  // cloud's early backward sends the gradient down: 2 x 16 ms of it.
+  const int link = in.paths[p].links[1];
+  EXPECT_NEAR(ev.link_s[link], hop_mb, 1e-12);
+  // The edge's compute (2 micro-batches) with one micro-batch's round trip past
+  // it and the latency on top, less the second forward it runs meanwhile.
+  const double edge_fwd = edge_mb / 3;
+  EXPECT_NEAR(ev.iteration_s, 2 * edge_mb + hop_mb + cloud_mb + 0.040 - edge_fwd, 1e-12);
+  EXPECT_FALSE(ev.critical.is_link);
+  EXPECT_EQ(ev.critical.resource, 1);  // edge0
 }
 
-// Raw samples go up a link an iteration ahead, while another path's gradients
-// come down it: the link carries max(activations, activations / 2 + raw).
-TEST(CostModel, RawInputOverlapsTheGradientsComingDown) {
+// Raw samples go up a link an iteration ahead, in the backward phase; the
+// gradients of an early hop (nothing computes between it and the last stage)
+// came down in the forward phase, while the activations went up. The link
+// carries activations / 2 + max(late activations / 2, raw).
+TEST(CostModel, RawInputGoesUpAfterTheActivations) {
   const Instance in = chain();
   const int to_edge = in.sources[0].paths[1];   // dev0 -> edge0
   const int to_cloud = in.sources[0].paths[2];  // dev0 -> edge0 -> cloud
@@ -102,10 +110,22 @@ TEST(CostModel, RawInputOverlapsTheGradientsComingDown) {
   // Block 0 runs on dev0 and in the cloud: its all-reduce crosses the link too.
   const double sync = 2 * 100 / kBw;
   ASSERT_DOUBLE_EQ(split(2).link_sync_bytes[link], 200);
-  // 2 samples of activations (16 kB both ways) against 6 kB raw: the gradients' time covers it.
-  EXPECT_NEAR(split(2).link_s[link], 2 * 2 * kOut / kBw + sync, 1e-12);
-  // 1 sample (8 kB) against 7 kB raw: the up direction carries 4 kB + 7 kB.
+  // 2 samples of activations (8 kB each way, at the same time), then 6 kB raw.
+  EXPECT_NEAR(split(2).link_s[link], (2 * kOut + 6 * kInput) / kBw + sync, 1e-12);
+  // 1 sample (4 kB each way), then 7 kB raw.
   EXPECT_NEAR(split(1).link_s[link], (kOut + 7 * kInput) / kBw + sync, 1e-12);
+}
+
+// dev0 runs block 0, edge0 relays, the cloud runs block 1 and returns each
+// gradient right after its forward. dev0's sends do not wait for gradients, so
+// its link carries activations up and gradients down at the same time; the
+// relay passes activation k + 1 on only after gradient k, one after the other.
+TEST(CostModel, ActivationsAndEarlyGradientsOverlapUnlessARelaySendsThem) {
+  const Instance in = chain();
+  const Evaluation ev = evaluate(in, on_cloud_path(in, {1, 1}));
+  const int p = in.sources[0].paths.back();
+  EXPECT_NEAR(ev.link_s[in.paths[p].links[0]], 8 * kOut / kBw, 1e-12);      // 32 ms: overlapped
+  EXPECT_NEAR(ev.link_s[in.paths[p].links[1]], 8 * 2 * kOut / kBw, 1e-12);  // 64 ms: serial
 }
 
 // The last stage runs each micro-batch's backward right after its forward

@@ -21,7 +21,7 @@ double cut_tuples(int m, int L) { return choose(L - 1 + m, m); }
 // What one source's choice adds to the shared totals.
 struct Contribution {
   std::vector<PathChoice> choice;      // for the source's paths, in order
-  std::vector<double> node_load, link_bytes, link_raw_bytes, node_act;
+  std::vector<double> node_load, link_bytes, link_raw_bytes, link_serial_bytes, node_act;
   std::vector<uint64_t> holds;         // bit l: the node runs block l for this source
   struct Term {
     bool link;
@@ -41,6 +41,7 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
   c.holds.assign(in.nodes.size(), 0);
   c.link_bytes.assign(in.links.size(), 0);
   c.link_raw_bytes.assign(in.links.size(), 0);
+  c.link_serial_bytes.assign(in.links.size(), 0);
   for (size_t i = 0; i < src.paths.size(); ++i) {
     const PathChoice& pc = ch[i];
     if (pc.samples == 0) continue;
@@ -73,6 +74,12 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       // Raw input forward only; an activation forward and its gradient back.
       const double per_sample = cut == 0 ? in.input_bytes : 2 * in.blocks[cut - 1].out_bytes;
       (cut == 0 ? c.link_raw_bytes : c.link_bytes)[path.links[h]] += b * per_sample;
+      // Serial: the hop's sender only relays (it forwards the next activation
+      // after passing a gradient back), or a node after the hop, before the
+      // last, computes (the gradients come in its backward phase).
+      bool serial = !used[h];
+      for (int i = h + 1; i < m; ++i) serial = serial || used[i];
+      if (cut > 0 && serial) c.link_serial_bytes[path.links[h]] += b * per_sample;
       // Raw input is prefetched an iteration ahead: it costs the link's load
       // but no time in the pipeline's fill.
       th[h] = cut == 0 ? 0 : b * per_sample / (M * link.bytes_per_s);
@@ -163,7 +170,7 @@ std::vector<Contribution> source_options(const Instance& in, const SourceData& s
 bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picked, double* seconds) {
   const size_t N = in.nodes.size(), E = in.links.size();
   const int L = in.num_blocks();
-  std::vector<double> load(N, 0), bytes(E, 0), raw(E, 0), act(N, 0);
+  std::vector<double> load(N, 0), bytes(E, 0), raw(E, 0), serial(E, 0), act(N, 0);
   std::vector<uint64_t> holds(N, 0);
   for (const Contribution* c : picked) {
     for (size_t k = 0; k < N; ++k) {
@@ -174,6 +181,7 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
     for (size_t e = 0; e < E; ++e) {
       bytes[e] += c->link_bytes[e];
       raw[e] += c->link_raw_bytes[e];
+      serial[e] += c->link_serial_bytes[e];
     }
   }
   for (size_t k = 0; k < N; ++k) {
@@ -193,11 +201,11 @@ bool leaf_time(const Instance& in, const std::vector<const Contribution*>& picke
     double sync = 0;
     for (int l = 0; l < L; ++l)
       if ((below & above) >> l & 1) sync += 2 * in.blocks[l].param_bytes;
-    // Full duplex: activations go up in the forward phase and their gradients
-    // come down in the backward phase; raw input goes up, sent ahead while the
-    // gradients come down.
-    const double serial = std::max(bytes[e], bytes[e] / 2 + raw[e]);
-    link_s[e] = (serial + sync) / in.links[e].bytes_per_s;
+    // Full duplex: activations go up, and on overlapping hops their gradients
+    // come down at the same time; the gradients of serial hops come down after,
+    // while raw input goes up, sent ahead.
+    const double busy = bytes[e] / 2 + std::max(serial[e] / 2, raw[e]);
+    link_s[e] = (busy + sync) / in.links[e].bytes_per_s;
     max_sync_s = std::max(max_sync_s, sync / in.links[e].bytes_per_s);
   }
   double T = 0;

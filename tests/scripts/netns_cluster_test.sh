@@ -53,6 +53,11 @@ for n in "${nodes[@]}"; do
   ip netns list | awk '{print $1}' | grep -qx "$ns" || fail "namespace $ns missing"
   tbfs=$(tc -n "$ns" qdisc show | grep -c '^qdisc tbf')
   [[ $tbfs -eq ${degree[$n]} ]] || fail "$ns has $tbfs tbf qdiscs, expected ${degree[$n]}"
+  # Under each tbf, the queue that lets pure ACKs pass the data (netns-cluster shape()).
+  for dev in $(tc -n "$ns" qdisc show | awk '/^qdisc tbf/ {print $5}'); do
+    tc -n "$ns" filter show dev "$dev" parent 10: | grep -q 'flowid 10:10' ||
+      fail "$ns $dev: no ACK filter under its tbf"
+  done
 done
 tc -n "${prefix}dev0" qdisc show | grep -q 'rate 6116Kbit' ||
   fail "dev0's tbf is not at 5.85 Mbit/s of payload (6116 Kbit/s on the wire)"

@@ -22,21 +22,36 @@ namespace {
 bool carries_raw(const PathChoice& c, size_t h) { return c.cuts[h] == 0; }
 
 // The bytes a full-duplex link carries one after the other in an iteration,
-// from its activation bytes (activations up, their gradients down: half each)
-// and its raw bytes (up). The forward and backward phases keep the two halves
-// of the activation bytes apart; raw input is sent ahead, during the backward
-// phase, up the link while gradients come down: it only adds what the up
-// direction carries beyond the gradients' time.
-double duplex_bytes(double activation, double raw) { return std::max(activation, activation / 2 + raw); }
+// from its activation bytes (activations up, their gradients down: half
+// each), the part of those that crosses serial hops, and its raw bytes (up).
+// In the forward phase every activation goes up; on an overlapping hop its
+// gradient comes down at the same time (the last stage's early backward). A
+// serial hop's gradients come down after its activations went up, while the
+// next iteration's raw input goes up (sent ahead): the longer of the two counts.
+double duplex_bytes(double activation, double serial, double raw) {
+  return activation / 2 + std::max(serial / 2, raw);
+}
+
+bool runs_blocks(const Instance& in, int path, const PathChoice& c, int j) {
+  auto [begin, end] = node_range(in, path, c, j);
+  return end > begin;
+}
 
 // True when some node strictly between j and the path's last node runs a block.
 bool computes_after(const Instance& in, int path, const PathChoice& c, int j) {
-  const int m = in.paths[path].hops();
-  for (int i = j + 1; i < m; ++i) {
-    auto [begin, end] = node_range(in, path, c, i);
-    if (end > begin) return true;
-  }
+  for (int i = j + 1; i < in.paths[path].hops(); ++i)
+    if (runs_blocks(in, path, c, i)) return true;
   return false;
+}
+
+// An activation hop overlaps its activations (up) with their gradients (down)
+// when a computing node sends them and nothing computes between it and the
+// last stage (the early backward, docs/runtime.md): the sender's sends do not
+// wait for gradients. A hop after a relay is serial: the relay forwards
+// micro-batch k + 1 only after it passed gradient k back. So is a hop before
+// a computing middle node, whose gradients come in its backward phase.
+bool serial_hop(const Instance& in, int path, const PathChoice& c, int h) {
+  return !runs_blocks(in, path, c, h) || computes_after(in, path, c, h);
 }
 
 }  // namespace
@@ -80,7 +95,8 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   ev.path_latency_s.assign(in.paths.size(), 0);
   ev.holds.assign(N, std::vector<char>(L, 0));
 
-  std::vector<double> raw_bytes(E, 0);  // per link, the part of link_activation_bytes that is raw input
+  // Per link, the parts of link_activation_bytes that are raw input and that cross serial hops.
+  std::vector<double> raw_bytes(E, 0), serial_bytes(E, 0);
 
   // Per path and stage, one micro-batch's time: nodes then hops.
   std::vector<std::vector<double>>& t_node = ev.path_node_s;
@@ -119,7 +135,11 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       const LinkData& link = in.links[path.links[h]];
       const double bytes = b * in.hop_bytes_per_sample(c.cuts[h]);
       ev.link_activation_bytes[path.links[h]] += bytes;
-      if (carries_raw(c, h)) raw_bytes[path.links[h]] += bytes;
+      if (carries_raw(c, h)) {
+        raw_bytes[path.links[h]] += bytes;
+      } else if (serial_hop(in, static_cast<int>(p), c, static_cast<int>(h))) {
+        serial_bytes[path.links[h]] += bytes;
+      }
       t_hop[p][h] = bytes / (M * link.bytes_per_s);
       if (!carries_raw(c, h)) ev.path_latency_s[p] += 2 * link.latency_s;
     }
@@ -140,7 +160,7 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       }
       if (below && above) ev.link_sync_bytes[e] += in.sync_bytes(l);
     }
-    ev.link_s[e] = (duplex_bytes(ev.link_activation_bytes[e] - raw_bytes[e], raw_bytes[e]) +
+    ev.link_s[e] = (duplex_bytes(ev.link_activation_bytes[e] - raw_bytes[e], serial_bytes[e], raw_bytes[e]) +
                     ev.link_sync_bytes[e]) / in.links[e].bytes_per_s;
   }
 

@@ -92,8 +92,9 @@ LinExpr Formulation::activation_hop_bytes(int p, int h) const {
 }
 
 // 1 iff node j of path p runs some block: the source iff block 0 runs before
-// hop 0, the last node iff the path is used, a middle node by u >= x (a
-// larger u only adds the node's pipelined term, so an optimum has u = max x).
+// hop 0, the last node iff the path is used, a middle node by
+// max_l x <= u <= sum_l x (exact for integer P; a larger u would otherwise
+// pass a relay's hop as overlapping, cost_model.cc serial_hop).
 LinExpr Formulation::runs(int p, int j) {
   const int L = in_.num_blocks(), m = in_.paths[p].hops();
   if (j == m) return LinExpr::var(pv_[p].v);
@@ -101,8 +102,12 @@ LinExpr Formulation::runs(int p, int j) {
   auto [it, fresh] = used_.emplace(std::make_pair(path_rep_[p], j), -1);
   if (fresh) {
     it->second = milp_.add_var(str("u_", p, "_", j), 0, 1, false);
-    for (int l = 0; l < L; ++l)
+    LinExpr sum;
+    for (int l = 0; l < L; ++l) {
       milp_.add_ge(str("u>=x_", p, "_", j, "_", l), LinExpr::var(it->second) - P(p, j, l) + P(p, j - 1, l), 0);
+      sum.add(P(p, j, l) - P(p, j - 1, l));
+    }
+    milp_.add_ge(str("u<=sum_", p, "_", j), sum - LinExpr::var(it->second), 0);
   }
   return LinExpr::var(it->second);
 }
@@ -245,11 +250,14 @@ void Formulation::add_pruning() {
       }
       milp_.add_eq(str(tag, "_end_", l), P(pi, m - 1, l) - LinExpr::var(V.v), 0);
     }
-    // A hop whose cut moves more bytes for one sample than T allows.
+    // A hop whose cut moves more bytes for one sample than T allows: raw input
+    // whole, an activation's half (its gradient may come down meanwhile: the
+    // link load counts half of an overlapping hop's bytes, cost_model.cc).
     for (int h = 0; h < m; ++h) {
       const double bw = in_.links[path.links[h]].bytes_per_s;
       for (int c = 0; c < L; ++c) {
-        if (in_.hop_bytes_per_sample(c) / bw <= T) continue;
+        const double least = c == 0 ? in_.hop_bytes_per_sample(0) : in_.hop_bytes_per_sample(c) / 2;
+        if (least / bw <= T) continue;
         // "cut == c" is P[h][c-1] - P[h][c] (with P[h][-1] = v): make it 0.
         const LinExpr before = c == 0 ? LinExpr::var(V.v) : P(pi, h, c - 1);
         milp_.add_eq(str(tag, "_hop_", h, "_", c), before - P(pi, h, c), 0);
@@ -406,10 +414,11 @@ void Formulation::add_loads_and_time() {
   tn_.resize(in_.paths.size());
   th_.resize(in_.paths.size());
   tf_.resize(in_.paths.size());
+  serial_.resize(in_.paths.size());
   fill_.assign(in_.paths.size(), -1);
-  // Per link: every hop's seconds (link_sum) and those of hops that carry
-  // activations (act_sum); the rest is raw input.
-  std::vector<LinExpr> node_sum(N), link_sum(E), act_sum(E);
+  // Per link: every hop's seconds (link_sum), those of hops that carry
+  // activations (act_sum; the rest is raw input) and of serial hops (serial_sum).
+  std::vector<LinExpr> node_sum(N), link_sum(E), act_sum(E), serial_sum(E);
   for (size_t p = 0; p < in_.paths.size(); ++p) {
     const PathData& path = in_.paths[p];
     const int pi = static_cast<int>(p), rep = path_rep_[p];
@@ -417,6 +426,7 @@ void Formulation::add_loads_and_time() {
       tn_[p] = tn_[rep];
       th_[p] = th_[rep];
       tf_[p] = tf_[rep];
+      serial_[p] = serial_[rep];
       fill_[p] = fill_[rep];
     } else {
       LinExpr fill;
@@ -446,11 +456,27 @@ void Formulation::add_loads_and_time() {
       }
       fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
       milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
+      // A hop is serial when its upstream node relays or a node between it
+      // and the last computes (cost_model.cc serial_hop): z >= tf - B runs(h)
+      // and z >= tf - B (1 - after(h)), B bounding tf.
+      const double n = static_cast<double>(in_.sources[path.source].samples);
+      double worst = 0;
+      for (int c = 0; c < L; ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
+      for (int h = 0; h < path.hops(); ++h) {
+        const double B = n * worst / (M * in_.links[path.links[h]].bytes_per_s);
+        const int z = milp_.add_var(str("serial_", p, "_", h), 0, kInf, false);
+        const LinExpr gap = LinExpr::var(z) - LinExpr::var(tf_[p][h]);
+        milp_.add_ge(str("serial>=relay_", p, "_", h), gap + B * runs(pi, h), 0);
+        if (h + 1 < path.hops())
+          milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * computes_after(pi, h), -B);
+        serial_[p].push_back(z);
+      }
     }
     for (size_t j = 0; j < path.nodes.size(); ++j) node_sum[path.nodes[j]].add(tn_[p][j], M);
     for (int h = 0; h < path.hops(); ++h) {
       link_sum[path.links[h]].add(th_[p][h], M);
       act_sum[path.links[h]].add(tf_[p][h], M);
+      serial_sum[path.links[h]].add(serial_[p][h], M);
     }
   }
   node_load_.assign(N, -1);
@@ -484,11 +510,11 @@ void Formulation::add_loads_and_time() {
       }
     }
     if (link_sum[e].terms.empty() && sync.terms.empty()) continue;
-    // Full duplex (cost_model.cc duplex_bytes): load >= activations + sync and
-    // load >= activations / 2 + raw + sync; T pushes load down to the larger.
+    // Full duplex (cost_model.cc duplex_bytes): load >= (activations + serial) / 2
+    // + sync and load >= activations / 2 + raw + sync; T pushes load down to the larger.
     link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
     const LinExpr load = LinExpr::var(link_load_[e]);
-    milp_.add_ge(str("linkload>=act_", e), load - act_sum[e] - sync, 0);
+    milp_.add_ge(str("linkload>=act_", e), load - 0.5 * act_sum[e] - 0.5 * serial_sum[e] - sync, 0);
     milp_.add_ge(str("linkload>=up_", e), load - link_sum[e] + 0.5 * act_sum[e] - sync, 0);
     milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - load, 0);
   }

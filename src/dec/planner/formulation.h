@@ -110,6 +110,7 @@ class Formulation {
   std::vector<std::vector<int>> r_;          // [node][block], -1 when never held
   std::vector<std::vector<int>> tn_, th_;    // per path: stage-time vars (nodes, hops)
   std::vector<std::vector<int>> tf_;         // per path and hop: its time in the fill (0 if raw)
+  std::vector<std::vector<int>> serial_;     // per path and hop: tf_ if the hop is serial, else 0
   std::vector<int> fill_, node_load_, link_load_;
   std::vector<std::vector<int>> sync_;       // [link][block], -1 when impossible
   std::vector<int> overflow_;                // elastic_memory: per node, -1 when inactive
