@@ -26,9 +26,13 @@ class SpeedPacer final : public ComputePacer {
 };
 }  // namespace
 
-std::shared_ptr<ComputePacer> make_speed_pacer(double speed) {
+void check_speed(double speed) {
   DEC_CHECK(std::isfinite(speed) && speed > 0 && speed <= 1, ConfigError, "invalid speed",
             "--speed", "must be in (0, 1] (a fraction of one core of this machine), got ", speed);
+}
+
+std::shared_ptr<ComputePacer> make_speed_pacer(double speed) {
+  check_speed(speed);
   if (speed == 1) return nullptr;
   return std::make_shared<SpeedPacer>(speed);
 }

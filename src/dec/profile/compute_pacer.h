@@ -23,8 +23,10 @@ class ComputePacer {
   virtual double stretch(double wall_s, double cpu_s) = 0;
 };
 
-// speed in (0, 1]: 1 never sleeps (returns null). Throws ConfigError for speeds
-// outside (0, 1].
+// Throws ConfigError (naming --speed) unless speed is in (0, 1].
+void check_speed(double speed);
+
+// speed in (0, 1]: 1 never sleeps (returns null). Throws as check_speed.
 std::shared_ptr<ComputePacer> make_speed_pacer(double speed);
 
 // CPU time of the calling thread, in seconds.

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <numeric>
 
 #include "dec/core/error.h"
 #include "dec/optim/optimizer.h"
+#include "dec/profile/compute_pacer.h"
 
 namespace dec::profile {
 
@@ -67,8 +67,7 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
             "must be positive, got ", o.repeats);
   DEC_CHECK(o.optimizer == "sgd" || o.optimizer == "adam", ConfigError, "unknown optimizer",
             "--optimizer", "'", o.optimizer, "' (expected sgd or adam)");
-  DEC_CHECK(std::isfinite(o.speed) && o.speed > 0 && o.speed <= 1, ConfigError, "invalid speed",
-            "--speed", "must be in (0, 1] (a fraction of one core of this machine), got ", o.speed);
+  check_speed(o.speed);
   const int mb = o.micro_batch;
   const double state_factor = o.optimizer == "adam" ? 2.0 : 1.0;
 
