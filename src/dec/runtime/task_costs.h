@@ -5,10 +5,10 @@
 // An emulated node of speed s then makes each task take its cost / s
 // (ComputePacer). Pacing by the CPU time the task spent in the job instead
 // multiplies an artefact of emulation by 1 / s: compute that follows a pause
-// needs more CPU than the same compute run back to back (fmnist-cnn, micro-batch
-// 16, this machine, 2026-11-29: forward 5.5 ms back to back, 6.8 ms after 0.1 s
-// asleep, 7.0 ms after 0.3 s; backward 4.7, 6.3, 6.4 ms), and a node at speed
-// 0.01 sleeps 0.3 s between tasks. A real device that slow never pauses, so it
+// needs more CPU than the same compute run back to back (bench/runtime/pause_cost,
+// fmnist-cnn, micro-batch 16, 2026-11-30: forward 2.11 ms back to back, 3.34 ms
+// after 0.1 s asleep, 3.27 ms after 0.3 s; backward 4.93, 6.81, 6.75 ms), and a
+// node at speed 0.01 sleeps about 0.3 s between such tasks. A real device that slow never pauses, so it
 // pays none of this; nor does it multiply this machine's noise by 100.
 //
 // Measuring on copies leaves the job's parameters, buffers (batch-norm

@@ -65,8 +65,9 @@ struct IterationStats {
 
 class Worker {
  public:
-  // Builds this rank's blocks and sub-groups. Collective: every rank constructs
-  // its Worker with the same plan (sub-group creation). `world` must outlive it.
+  // Builds this rank's blocks and sub-groups, and measures an emulated rank's
+  // task costs (one rank at a time). Collective: every rank constructs its
+  // Worker with the same plan (sub-group creation). `world` must outlive it.
   Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world, WorkerOptions options);
   ~Worker();
 
