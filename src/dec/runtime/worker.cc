@@ -103,9 +103,9 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
   sender_ = std::make_unique<AsyncSender>(world_, &tracer_);
   build_tasks();
   // Emulated ranks measure their tasks' costs one at a time, the others
-  // waiting: measured while another rank measured too, the same tasks' costs
-  // came out up to 44% higher (S4a/W1's edge, namespace cluster: 0.109 s of
-  // compute per iteration in one run, 0.076 in another).
+  // waiting, so that no two share the machine's cores while they measure.
+  // Measured all at once, the same edge's costs came out 0.076 and 0.109 s of
+  // compute per iteration in two runs (S4a/W1, namespace cluster, 2026-11-30).
   std::vector<StageShape> shapes;
   for (const Task& t : tasks_) shapes.push_back(shape_of(t));
   for (int r = 0; r < world_.size(); ++r) {
