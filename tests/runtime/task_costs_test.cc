@@ -45,8 +45,11 @@ TEST(TaskCosts, GrowWithTheWorkAndLeaveTheJobsRandomStreamAlone) {
 }
 
 TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
-  // One rank, the whole model on 16 samples in 2 micro-batches, at a fifth of a core.
-  constexpr double kSpeed = 0.2;
+  // One rank, the whole model on 16 samples in 2 micro-batches, at a hundredth of
+  // a core: slow enough that what a loaded machine adds to a step (late wake-ups
+  // from the pacer's sleeps, the step's own bookkeeping: 3.6 ms at speed 0.2 and
+  // 33 ms at 0.05 while another job ran) stays inside the 5%.
+  constexpr double kSpeed = 0.01;
   ExecPlan plan;
   plan.nodes = {"device"};
   plan.num_blocks = 4;
@@ -65,7 +68,7 @@ TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
     Worker worker(plan, spec, world, wo);
     const StageCost& c = worker.task_costs().stage({0, 4, 8, true, false});
     const double expected = (2 * (c.forward_s + c.backward_s) + worker.task_costs().step_s()) / kSpeed;
-    for (int s = 0; s < 3; ++s) {
+    for (int s = 0; s < 2; ++s) {
       const IterationStats st = worker.step(data, sampler.batch_indices(s, 16));
       EXPECT_NEAR(st.compute_s, expected, 0.05 * expected) << "step " << s;
       EXPECT_NEAR(st.wall_s, expected, 0.05 * expected) << "step " << s;
