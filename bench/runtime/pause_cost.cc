@@ -18,18 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "dec/core/stats.h"
 #include "dec/model/model.h"
 #include "dec/profile/compute_pacer.h"
 #include "dec/runtime/task_costs.h"
-
-namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"CPU time of a task after a pause"};
@@ -82,7 +74,7 @@ int main(int argc, char** argv) {
       fwd.push_back(f);
       bwd.push_back(b);
     }
-    const double mf = median(fwd), mb = median(bwd);
+    const double mf = dec::median(fwd), mb = dec::median(bwd);
     if (p == 0) b2b_fwd = mf, b2b_bwd = mb;
     std::printf("  %6.0f ms %9.3f %9.3f %10.2f %10.2f   (bwd/b2b %.2f, bwd/cost %.2f)\n", 1e3 * p,
                 1e3 * mf, 1e3 * mb, mf / b2b_fwd, mf / costs.stage(whole).forward_s, mb / b2b_bwd,

@@ -13,18 +13,10 @@
 #include <cstring>
 #include <vector>
 
+#include "dec/core/stats.h"
 #include "dec/planner/plan.h"
 #include "dec/runtime/job.h"
 #include "dec/runtime/trainer.h"
-
-namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int64_t steps = 150, rounds = 5, batch = 64;
@@ -77,7 +69,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(r + 1), 1e3 * job_s.back(), 1e3 * trainer_s.back());
   }
   std::remove(plan_path.c_str());
-  const double j = median(job_s), t = median(trainer_s);
+  const double j = dec::median(job_s), t = dec::median(trainer_s);
   std::printf("W1 fmnist-cnn, batch %lld, Adam, %d threads, %lld steps x %lld rounds\n",
               static_cast<long long>(batch), threads, static_cast<long long>(steps),
               static_cast<long long>(rounds));

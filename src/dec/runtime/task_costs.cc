@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "dec/core/error.h"
+#include "dec/core/stats.h"
 #include "dec/profile/compute_pacer.h"
 #include "dec/runtime/block_state.h"
 
@@ -27,10 +28,6 @@ bool enough(const std::vector<double>& times) {
   return times.size() >= kMaxRepeats || (times.size() >= kMinRepeats && sum >= kMinSeconds);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // CPU seconds of this thread that `f` takes.
 template <typename F>

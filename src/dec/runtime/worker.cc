@@ -106,10 +106,10 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
   // waiting, so that no two share the machine's cores while they measure.
   // Measured all at once, the same edge's costs came out 0.076 and 0.109 s of
   // compute per iteration in two runs (S4a/W1, namespace cluster, 2026-11-30).
-  std::vector<StageShape> shapes;
-  for (const Task& t : tasks_) shapes.push_back(shape_of(t));
   for (int r = 0; r < world_.size(); ++r) {
     if (r == rank_ && options_.pacer) {
+      std::vector<StageShape> shapes;
+      for (const Task& t : tasks_) shapes.push_back(shape_of(t));
       costs_ = TaskCosts::measure(spec_, shapes, optimizer_ ? held_ : std::vector<size_t>{},
                                   options_.optimizer, options_.seed);
     }
