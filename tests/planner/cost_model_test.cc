@@ -128,6 +128,29 @@ TEST(CostModel, ActivationsAndEarlyGradientsOverlapUnlessARelaySendsThem) {
   EXPECT_NEAR(ev.link_s[in.paths[p].links[1]], 8 * 2 * kOut / kBw, 1e-12);  // 64 ms: serial
 }
 
+// On a slow overlapping hop the link sets the pace: activations go up back to
+// back, each gradient comes down while the next activation goes up, and the
+// last gradient's way down comes after the last activation's way up. Edge0
+// forwards at 8 and 16 ms; the activations go up 8-168 and 168-328 ms (+20 ms
+// latency), the cloud returns each gradient 12 ms after it arrives, they come
+// down 200-360 and 360-520 ms (+20), and edge0's last backward ends at 556 ms.
+TEST(CostModel, AnOverlappingHopsLastGradientComesDownAfterItsLastActivationWentUp) {
+  Instance in = chain();
+  const int p = in.sources[0].paths.back();
+  const int link = in.paths[p].links[1];  // edge0 - cloud
+  in.links[link].bytes_per_s = kBw / 10;
+  const Evaluation ev = evaluate(in, on_cloud_path(in, {0, 1}));
+  const double edge_mb = 4 * kStep / 0.5;             // 24 ms: 8 forward, 16 backward
+  const double cloud_mb = 4 * kStep;                  // 12 ms
+  const double hop_mb = 4 * 2 * kOut / (kBw / 10);    // 320 ms: 160 up, 160 down
+  EXPECT_NEAR(ev.link_s[link], 2 * hop_mb / 2, 1e-12);  // both ways at once
+  EXPECT_TRUE(ev.critical.is_link);
+  EXPECT_EQ(ev.critical.resource, link);
+  // The load, plus the path's other stages and latency, plus one way of the hop.
+  EXPECT_NEAR(ev.iteration_s, hop_mb + edge_mb + cloud_mb + 0.040 + hop_mb / 2, 1e-12);
+  EXPECT_NEAR(ev.iteration_s, 0.556, 1e-12);
+}
+
 // The last stage runs each micro-batch's backward right after its forward
 // (docs/runtime.md, early backward): the source gets gradient 0 back while it
 // still runs forward 1, so of the round trip past it, it waits only what

@@ -49,7 +49,7 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
     const int m = path.hops();
     const double b = static_cast<double>(pc.samples);
     std::vector<double> tn(m + 1), th(m), shorter(m + 1);  // shorter: min(forward, backward)
-    std::vector<char> used(m + 1);
+    std::vector<char> used(m + 1), overlaps(m);
     double lat = 0;
     for (int j = 0; j <= m; ++j) {
       const int k = path.nodes[j];
@@ -80,6 +80,7 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       bool serial = !used[h];
       for (int i = h + 1; i < m; ++i) serial = serial || used[i];
       if (cut > 0 && serial) c.link_serial_bytes[path.links[h]] += b * per_sample;
+      overlaps[h] = cut > 0 && !serial;
       // Raw input is prefetched an iteration ahead: it costs the link's load
       // but no time in the pipeline's fill.
       th[h] = cut == 0 ? 0 : b * per_sample / (M * link.bytes_per_s);
@@ -105,8 +106,10 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       before += tn[j];
       if (j < m && pc.cuts[j] > 0) before += th[j] + 2 * in.links[path.links[j]].latency_s;
     }
+    // A link's load holds half of an overlapping hop's bytes: the other half
+    // (the last gradient's way down) still lies after its last activation.
     for (int h = 0; h < m; ++h)
-      if (pc.cuts[h] > 0) c.terms.push_back({true, path.links[h], stages - th[h] + lat});
+      if (pc.cuts[h] > 0) c.terms.push_back({true, path.links[h], stages - (overlaps[h] ? th[h] / 2 : th[h]) + lat});
   }
   return c;
 }

@@ -255,7 +255,14 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       if (carries_raw(c, h)) continue;  // prefetched: its load alone is a term
       TimeTerm t = link_term(path.links[h]);
       t.path = static_cast<int>(p);
-      t.fill_s = stages - t_hop[p][h];
+      // The hop's own share of the load is its time in the fill. A serial hop
+      // carries a micro-batch's activation and gradient one after the other
+      // (t_hop); an overlapping one carries the gradient while the next
+      // activation goes up, so its load holds only half of t_hop per
+      // micro-batch, and the last gradient's way down (the other half) is
+      // still to come after its last activation went up.
+      const bool serial = serial_hop(in, pi, c, static_cast<int>(h));
+      t.fill_s = stages - (serial ? t_hop[p][h] : t_hop[p][h] / 2);
       t.latency_s = ev.path_latency_s[p];
       consider(t);
     }

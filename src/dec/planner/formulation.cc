@@ -113,8 +113,9 @@ LinExpr Formulation::runs(int p, int j) {
 }
 
 // 1 iff a node strictly between j and the last node of p runs some block:
-// w >= P[m-1][l] - P[j][l]. As with runs(), a larger w only switches on GPipe's
-// term, so an optimum has w = max over l.
+// max_l (P[m-1][l] - P[j][l]) <= w <= sum_l (P[m-1][l] - P[j][l]), exact for
+// integer P (a larger w would pass an overlapping hop as serial, whose
+// pipelined term subtracts more).
 LinExpr Formulation::computes_after(int p, int j) {
   const int L = in_.num_blocks(), m = in_.paths[p].hops();
   if (j + 1 >= m) return LinExpr(0);
@@ -122,8 +123,12 @@ LinExpr Formulation::computes_after(int p, int j) {
   auto [it, fresh] = after_.emplace(std::make_pair(path_rep_[p], j), -1);
   if (fresh) {
     it->second = milp_.add_var(str("w_", p, "_", j), 0, 1, false);
-    for (int l = 0; l < L; ++l)
+    LinExpr sum;
+    for (int l = 0; l < L; ++l) {
       milp_.add_ge(str("w>=_", p, "_", j, "_", l), LinExpr::var(it->second) - P(p, m - 1, l) + P(p, j, l), 0);
+      sum.add(P(p, m - 1, l) - P(p, j, l));
+    }
+    milp_.add_ge(str("w<=sum_", p, "_", j), sum - LinExpr::var(it->second), 0);
   }
   return LinExpr::var(it->second);
 }
@@ -457,8 +462,10 @@ void Formulation::add_loads_and_time() {
       fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
       milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
       // A hop is serial when its upstream node relays or a node between it
-      // and the last computes (cost_model.cc serial_hop): z >= tf - B runs(h)
-      // and z >= tf - B (1 - after(h)), B bounding tf.
+      // and the last computes (cost_model.cc serial_hop); z = tf then, else 0:
+      // z >= tf - B runs(h), z >= tf - B (1 - after(h)), z <= tf and
+      // z <= B (1 - runs(h) + after(h)), B bounding tf. Both sides matter: z
+      // adds to the link's load and takes from its pipelined term.
       const double n = static_cast<double>(in_.sources[path.source].samples);
       double worst = 0;
       for (int c = 0; c < L; ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
@@ -466,9 +473,11 @@ void Formulation::add_loads_and_time() {
         const double B = n * worst / (M * in_.links[path.links[h]].bytes_per_s);
         const int z = milp_.add_var(str("serial_", p, "_", h), 0, kInf, false);
         const LinExpr gap = LinExpr::var(z) - LinExpr::var(tf_[p][h]);
+        const LinExpr after = h + 1 < path.hops() ? computes_after(pi, h) : LinExpr(0);
         milp_.add_ge(str("serial>=relay_", p, "_", h), gap + B * runs(pi, h), 0);
-        if (h + 1 < path.hops())
-          milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * computes_after(pi, h), -B);
+        if (h + 1 < path.hops()) milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * after, -B);
+        milp_.add_le(str("serial<=tf_", p, "_", h), gap, 0);
+        milp_.add_le(str("serial<=B_", p, "_", h), LinExpr::var(z) + B * runs(pi, h) - B * after, B);
         serial_[p].push_back(z);
       }
     }
@@ -540,11 +549,13 @@ void Formulation::add_loads_and_time() {
       U += n * worst / (M * link.bytes_per_s) + 2 * link.latency_s;
     }
     const LinExpr base = LinExpr::var(T_) - LinExpr::var(fill_[p]);
-    // A hop that carries raw input (P[h][0] = 0) has no pipelined term.
+    // A hop's own share is tf when serial, tf / 2 when it overlaps
+    // (cost_model.cc): T >= load(e) + fill(p) - tf / 2 - serial / 2. A hop
+    // that carries raw input (P[h][0] = 0) has no pipelined term.
     for (int h = 0; h < m; ++h) {
       milp_.add_ge(str("T>=hop_", p, "_", h),
-                   base - LinExpr::var(link_load_[path.links[h]]) + LinExpr::var(tf_[p][h]) -
-                       U * P(pi, h, 0),
+                   base - LinExpr::var(link_load_[path.links[h]]) + 0.5 * LinExpr::var(tf_[p][h]) +
+                       0.5 * LinExpr::var(serial_[p][h]) - U * P(pi, h, 0),
                    -U);
     }
     milp_.add_ge(str("T>=end_", p),
