@@ -19,11 +19,13 @@
 #include <vector>
 
 #include "dec/core/stats.h"
+#include "dec/core/malloc_tuning.h"
 #include "dec/model/model.h"
 #include "dec/profile/compute_pacer.h"
 #include "dec/runtime/task_costs.h"
 
 int main(int argc, char** argv) {
+  dec::retain_freed_memory();  // as in dec's processes: tasks cost what they cost there
   CLI::App app{"CPU time of a task after a pause"};
   std::string model = "fmnist-cnn";
   int64_t rows = 16;

@@ -3,34 +3,19 @@
 #include <malloc.h>
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 
 #include "dec/core/error.h"
 #include "dec/optim/optimizer.h"
 #include "dec/profile/compute_pacer.h"
+#include "dec/profile/stage_cost.h"
 
 namespace dec::profile {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
-
-struct Stats {
-  double median = 0, spread = 0;
-};
-
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  Stats s;
-  const size_t n = v.size();
-  s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  s.spread = s.median > 0 ? (v.back() - v.front()) / s.median : 0;
-  return s;
-}
 
 // Bytes the allocator holds for live objects. LibTorch's CPU allocator sits on
 // malloc; large tensors are mmap'd (hblkhd), small ones come from the arenas.
@@ -49,13 +34,23 @@ double numel(const model::Shape& s) {
   return std::accumulate(s.begin(), s.end(), 1.0, std::multiplies<double>());
 }
 
-// The runtime's optimizer (optim::make_optimizer), so that opt_s times its step.
-std::unique_ptr<torch::optim::Optimizer> optimizer_for(torch::nn::Sequential& m, const std::string& kind) {
-  optim::OptimizerConfig c;
-  c.kind = kind;
-  optim::NamedParams params;
-  for (const auto& p : m->named_parameters()) params.emplace_back(p.key(), p.value());
-  return optim::make_optimizer(params, c);
+// Bytes a forward of block l keeps alive for its backward, per sample: the
+// heap's growth over the forward, the largest of a few (the first is untimed
+// warm-up for the allocator).
+double retained_bytes_per_sample(const model::ModelSpec& spec, size_t l, int64_t mb, uint64_t seed,
+                                 at::Generator& gen) {
+  torch::nn::Sequential block = spec.build(l, l + 1, seed);
+  block->train();
+  double retained = 0;
+  for (int r = 0; r < 4; ++r) {
+    torch::Tensor x = at::randn(batch_shape(mb, spec.block(l).in_shape), gen);
+    if (l > 0) x.requires_grad_(true);
+    const double before = live_heap_bytes();
+    torch::Tensor y = block->forward(x);
+    const double after = live_heap_bytes();
+    if (r > 0) retained = std::max(retained, (after - before) / static_cast<double>(mb));
+  }
+  return retained;
 }
 
 }  // namespace
@@ -83,68 +78,38 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
   p.repeats = o.repeats;
   p.optimizer = o.optimizer;
 
-  torch::manual_seed(o.seed);
+  // Times as the runtime times an emulated node's tasks (stage_cost.h), on
+  // one generator of our own: the caller's random streams stay untouched.
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  const MeasurePolicy policy{o.warmup, o.repeats, o.min_seconds, std::max(50, o.repeats)};
+  optim::OptimizerConfig optimizer;
+  optimizer.kind = o.optimizer;
   const size_t L = spec.num_blocks();
+  // Blocks inside the whole model as one task, ending in the loss; the
+  // first block's input is data: real training never asks for its gradient.
+  const std::vector<StageCost> chain = measure_chain_costs(spec, {0, L, mb, true, false}, o.seed, gen, policy);
   for (size_t l = 0; l < L; ++l) {
     const model::BlockInfo& info = spec.block(l);
-    torch::nn::Sequential block = spec.build(l, l + 1, o.seed);
-    block->train();
-    std::unique_ptr<torch::optim::Optimizer> optimizer = optimizer_for(block, o.optimizer);
-    std::vector<double> fwd, bwd, opt;
-    double retained = 0;
-    for (int r = 0; r < o.warmup + o.repeats; ++r) {
-      torch::Tensor x = torch::randn(batch_shape(mb, info.in_shape));
-      // The first block's input is data: real training never asks for its gradient.
-      if (l > 0) x.requires_grad_(true);
-      const double heap0 = live_heap_bytes();
-      const double t0 = now_s();
-      torch::Tensor y = block->forward(x);
-      const double t1 = now_s();
-      const double heap1 = live_heap_bytes();
-      torch::Tensor g = torch::randn_like(y);
-      const double t2 = now_s();
-      y.backward(g);
-      const double t3 = now_s();
-      optimizer->step();
-      const double t4 = now_s();
-      optimizer->zero_grad();
-      if (r >= o.warmup) {
-        fwd.push_back((t1 - t0) / mb);
-        bwd.push_back((t3 - t2) / mb);
-        opt.push_back(t4 - t3);
-        retained = std::max(retained, (heap1 - heap0) / mb);
-      }
-    }
+    const StageCost& c = chain[l];
     BlockProfile bp;
     bp.name = info.name;
-    Stats f = stats(fwd), b = stats(bwd);
-    bp.fwd_s = f.median;
-    bp.fwd_spread = f.spread;
-    bp.bwd_s = b.median;
-    bp.bwd_spread = b.spread;
-    bp.opt_s = info.params > 0 ? stats(opt).median : 0;
+    bp.fwd_s = c.forward_s / mb;
+    bp.fwd_spread = c.forward_spread;
+    bp.bwd_s = c.backward_s / mb;
+    bp.bwd_spread = c.backward_spread;
+    bp.opt_s = info.params > 0 ? measure_step_cost(spec, {l}, optimizer, o.seed, gen, policy) : 0;
     bp.out_bytes = numel(info.out_shape) * sizeof(float);
-    bp.saved_bytes = std::max(retained, bp.out_bytes);
+    bp.saved_bytes = std::max(retained_bytes_per_sample(spec, l, mb, o.seed, gen), bp.out_bytes);
     bp.param_bytes = static_cast<double>(info.params + info.buffers) * sizeof(float);
     bp.optim_bytes = static_cast<double>(info.params) * sizeof(float) * state_factor;
     bp.flops = info.flops;
     p.blocks.push_back(bp);
   }
 
-  // The whole model, same micro-batch, same procedure: the reference for the sum.
-  torch::nn::Sequential whole = spec.build_all(o.seed);
-  whole->train();
-  std::vector<double> total;
-  for (int r = 0; r < o.warmup + o.repeats; ++r) {
-    torch::Tensor x = torch::randn(batch_shape(mb, spec.input_shape()));
-    const double t0 = now_s();
-    torch::Tensor y = whole->forward(x);
-    y.backward(torch::ones_like(y));
-    const double t1 = now_s();
-    whole->zero_grad();
-    if (r >= o.warmup) total.push_back((t1 - t0) / mb);
-  }
-  p.whole_s = stats(total).median;
+  // The whole model as one task again, its blocks not told apart: the
+  // reference for the sum.
+  const StageCost whole = measure_stage_cost(spec, {0, L, mb, true, false}, o.seed, gen, policy);
+  p.whole_s = (whole.forward_s + whole.backward_s) / mb;
   p.block_sum_ratio = p.whole_s > 0 ? p.block_sum_s() / p.whole_s : 0;
   // An emulated node takes each task's full-speed time / speed (runtime/task_costs.h).
   return o.speed == 1 ? p : scaled(p, o.speed);

@@ -3,10 +3,12 @@
 // sample at a micro-batch size, the optimizer step's seconds per iteration,
 // activation bytes, parameter and optimizer bytes.
 //
-// Each block is timed alone, on inputs of its real shape, after warm-up; the
-// median of the repeats is reported with its spread. The same run times the
-// whole model's forward+backward so the per-block sum can be checked against it
-// (ModelProfile::block_sum_ratio; close to 1 when blocks compose additively).
+// Each block is timed alone, on inputs of its real shape, the way the runtime
+// times an emulated node's tasks (stage_cost.h: thread CPU time, warm-up, the
+// median of the repeats, reported with its spread). The same run times the
+// whole model's forward+backward with the loss as one task, so the per-block
+// sum can be checked against it (ModelProfile::block_sum_ratio; close to 1 when
+// blocks compose additively).
 #pragma once
 
 #include <string>
@@ -18,8 +20,9 @@ namespace dec::profile {
 
 struct ProfileOptions {
   int micro_batch = 32;          // samples per timed forward/backward
-  int warmup = 3;                // untimed repeats first
-  int repeats = 15;              // timed repeats; the median is reported
+  int warmup = 2;                // untimed repeats first
+  int repeats = 7;               // timed repeats at least; the median is reported
+  double min_seconds = 0.2;      // and repeats until the timed ones add up to this (at most max(50, repeats))
   std::string optimizer = "sgd"; // sizes optim_bytes: sgd (momentum) 1x params, adam 2x
   std::string node;              // recorded in the profile
   uint64_t seed = 0;

@@ -15,40 +15,24 @@
 // statistics) and random streams untouched.
 #pragma once
 
-#include <cstdint>
 #include <map>
-#include <tuple>
 #include <vector>
 
 #include "dec/model/model.h"
 #include "dec/optim/optimizer.h"
+#include "dec/profile/stage_cost.h"
 
 namespace dec::runtime {
 
-// One kind of stage task: blocks [begin, end) on `rows` samples.
-struct StageShape {
-  size_t begin = 0;
-  size_t end = 0;
-  int64_t rows = 0;
-  bool loss = false;        // the path's last stage: the forward ends in the loss
-  bool input_grad = false;  // an earlier stage computes: the backward produces the input's gradient
-  bool operator<(const StageShape& o) const {
-    return std::tie(begin, end, rows, loss, input_grad) <
-           std::tie(o.begin, o.end, o.rows, o.loss, o.input_grad);
-  }
-};
-
-struct StageCost {
-  double forward_s = 0;
-  double backward_s = 0;
-};
+// The shapes and costs of stage tasks, measured as the profiler measures blocks.
+using profile::StageCost;
+using profile::StageShape;
 
 class TaskCosts {
  public:
   TaskCosts() = default;
-  // Runs each shape's forward and backward back to back (2 untimed, then the
-  // median of at least 7 and 0.2 s of them), and the optimizer step over fresh copies of `step_blocks`
-  // (none: no step). Blocks come from spec.build(l, l + 1, seed).
+  // Measures each shape and the optimizer step over `step_blocks` (none: no
+  // step) with profile/stage_cost.h's default policy.
   static TaskCosts measure(const model::ModelSpec& spec, const std::vector<StageShape>& shapes,
                            const std::vector<size_t>& step_blocks,
                            const optim::OptimizerConfig& optimizer, uint64_t seed);

@@ -1,0 +1,162 @@
+#include "dec/profile/stage_cost.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "dec/core/error.h"
+#include "dec/core/stats.h"
+#include "dec/profile/compute_pacer.h"
+
+namespace dec::profile {
+
+namespace {
+
+// Whether `times` (timed runs so far) are enough under `p`.
+bool enough(const std::vector<double>& times, const MeasurePolicy& p) {
+  double sum = 0;
+  for (double t : times) sum += t;
+  const size_t at_least = static_cast<size_t>(p.min_repeats);
+  const size_t at_most = static_cast<size_t>(std::max(p.max_repeats, p.min_repeats));
+  return times.size() >= at_most || (times.size() >= at_least && sum >= p.min_seconds);
+}
+
+// CPU seconds of this thread that `f` takes.
+template <typename F>
+double cpu_of(F&& f) {
+  const double t0 = thread_cpu_seconds();
+  f();
+  return thread_cpu_seconds() - t0;
+}
+
+double spread(const std::vector<double>& v, double mid) {
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return mid > 0 ? (*hi - *lo) / mid : 0;
+}
+
+std::vector<int64_t> input_shape(const model::ModelSpec& spec, size_t begin, int64_t rows) {
+  std::vector<int64_t> shape{rows};
+  const model::Shape& s = begin == 0 ? spec.input_shape() : spec.block(begin - 1).out_shape;
+  shape.insert(shape.end(), s.begin(), s.end());
+  return shape;
+}
+
+}  // namespace
+
+StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, uint64_t seed,
+                             at::Generator& gen, const MeasurePolicy& policy) {
+  DEC_ASSERT(s.begin < s.end && s.end <= spec.num_blocks() && s.rows > 0, "stage [", s.begin, ", ",
+             s.end, ") on ", s.rows, " rows");
+  torch::nn::Sequential blocks = spec.build(s.begin, s.end, seed);
+  blocks->train();
+  std::vector<double> fwd, bwd, both;
+  for (int r = 0; !enough(both, policy); ++r) {
+    torch::Tensor x = at::randn(input_shape(spec, s.begin, s.rows), gen);
+    if (s.input_grad) x.requires_grad_(true);
+    torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
+    torch::Tensor out;
+    const double f = cpu_of([&] {
+      out = blocks->forward(x);
+      if (s.loss) {
+        out = torch::nn::functional::cross_entropy(
+            out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+        out.item<double>();
+      }
+    });
+    // A gradient arrives from the next stage in the default layout; the
+    // runtime brings it into the output's, and so do we (worker.cc backward).
+    torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
+    const double b = cpu_of([&] {
+      s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
+    });
+    blocks->zero_grad(/*set_to_none=*/true);
+    if (r < policy.warmup) continue;
+    fwd.push_back(f);
+    bwd.push_back(b);
+    both.push_back(f + b);
+  }
+  StageCost c;
+  c.forward_s = median(fwd);
+  c.backward_s = median(bwd);
+  c.forward_spread = spread(fwd, c.forward_s);
+  c.backward_spread = spread(bwd, c.backward_s);
+  return c;
+}
+
+std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const StageShape& s,
+                                           uint64_t seed, at::Generator& gen, const MeasurePolicy& policy) {
+  DEC_ASSERT(s.begin < s.end && s.end <= spec.num_blocks() && s.rows > 0, "stage [", s.begin, ", ",
+             s.end, ") on ", s.rows, " rows");
+  torch::nn::Sequential blocks = spec.build(s.begin, s.end, seed);
+  blocks->train();
+  const size_t n = s.end - s.begin;
+  std::vector<std::vector<double>> fwd(n), bwd(n);
+  std::vector<double> both;
+  for (int r = 0; !enough(both, policy); ++r) {
+    torch::Tensor x = at::randn(input_shape(spec, s.begin, s.rows), gen);
+    if (s.input_grad) x.requires_grad_(true);
+    torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
+    // ready[i]: the CPU clock when block i's output gradient was complete,
+    // i.e. when block i's backward starts.
+    std::vector<double> f(n), ready(n, 0);
+    torch::Tensor out = x;
+    size_t i = 0;
+    for (auto& block : *blocks) {
+      const double t0 = thread_cpu_seconds();
+      out = block.forward(out);
+      if (i + 1 == n && s.loss) {
+        out = torch::nn::functional::cross_entropy(
+            out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+        out.item<double>();
+      }
+      f[i] = thread_cpu_seconds() - t0;
+      if (i + 1 < n) out.register_hook([&ready, i](const torch::Tensor&) { ready[i] = thread_cpu_seconds(); });
+      ++i;
+    }
+    torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
+    const double start = thread_cpu_seconds();
+    s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
+    const double end = thread_cpu_seconds();
+    blocks->zero_grad(/*set_to_none=*/true);
+    if (r < policy.warmup) continue;
+    double total = 0;
+    for (size_t b = 0; b < n; ++b) {
+      const double from = b + 1 < n ? ready[b] : start;  // the last block starts the backward
+      const double to = b > 0 ? ready[b - 1] : end;
+      fwd[b].push_back(f[b]);
+      bwd[b].push_back(to - from);
+      total += f[b] + to - from;
+    }
+    both.push_back(total);
+  }
+  std::vector<StageCost> out(n);
+  for (size_t b = 0; b < n; ++b) {
+    out[b].forward_s = median(fwd[b]);
+    out[b].backward_s = median(bwd[b]);
+    out[b].forward_spread = spread(fwd[b], out[b].forward_s);
+    out[b].backward_spread = spread(bwd[b], out[b].backward_s);
+  }
+  return out;
+}
+
+double measure_step_cost(const model::ModelSpec& spec, const std::vector<size_t>& held,
+                         const optim::OptimizerConfig& config, uint64_t seed, at::Generator& gen,
+                         const MeasurePolicy& policy) {
+  std::vector<torch::nn::Sequential> blocks;
+  optim::NamedParams params;
+  for (size_t l : held) {
+    blocks.push_back(spec.build(l, l + 1, seed));
+    for (auto& p : blocks.back()->named_parameters()) params.emplace_back(p.key(), p.value());
+  }
+  if (params.empty()) return 0;
+  std::unique_ptr<torch::optim::Optimizer> optimizer = optim::make_optimizer(params, config);
+  std::vector<double> step;
+  for (int r = 0; !enough(step, policy); ++r) {
+    for (auto& [name, p] : params) p.mutable_grad() = 1e-3 * at::randn(p.sizes(), gen);
+    const double t = cpu_of([&] { optimizer->step(); });
+    if (r >= policy.warmup) step.push_back(t);
+  }
+  return median(step);
+}
+
+}  // namespace dec::profile

@@ -1,0 +1,82 @@
+// What a stage task costs on this machine: the one way DEC measures compute.
+//
+// The profiler times each block with it (one block, the profile's micro-batch)
+// and the runtime times an emulated node's tasks with it (runtime/task_costs.h),
+// so that what the planner was told and what an emulated node takes differ only
+// by how blocks compose into stages and how a task's cost grows with its rows,
+// not by how they were measured (bench/profile/stage_costs compares the two).
+//
+// A measurement is the calling thread's CPU seconds of a forward and of a
+// backward, each run back to back on a warm core: untimed runs first, then the
+// median of timed ones. CPU rather than elapsed time, so that a cost measured
+// while processes share cores is not inflated by time spent descheduled.
+// Blocks are fresh copies (spec.build with `seed`); inputs, gradients and
+// labels are drawn from `gen`, so the caller's random streams stay untouched.
+#pragma once
+
+#include <ATen/core/Generator.h>
+
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include "dec/model/model.h"
+#include "dec/optim/optimizer.h"
+
+namespace dec::profile {
+
+// One kind of stage task: blocks [begin, end) on `rows` samples.
+struct StageShape {
+  size_t begin = 0;
+  size_t end = 0;
+  int64_t rows = 0;
+  bool loss = false;        // the path's last stage: the forward ends in the loss
+  bool input_grad = false;  // an earlier stage computes: the backward produces the input's gradient
+  bool operator<(const StageShape& o) const {
+    return std::tie(begin, end, rows, loss, input_grad) <
+           std::tie(o.begin, o.end, o.rows, o.loss, o.input_grad);
+  }
+};
+
+// Medians, and spreads = (max - min) / median of the timed runs.
+struct StageCost {
+  double forward_s = 0;
+  double backward_s = 0;
+  double forward_spread = 0;
+  double backward_spread = 0;
+};
+
+// How many runs: `warmup` untimed, then timed ones until there are at least
+// `min_repeats` and they add up to `min_seconds` (small tasks are the noisy
+// ones), but no more than max(max_repeats, min_repeats).
+struct MeasurePolicy {
+  int warmup = 2;
+  int min_repeats = 7;
+  double min_seconds = 0.2;
+  int max_repeats = 50;
+};
+
+// The job's forward (with the loss, summed, when shape.loss) and backward of one stage task.
+// REQUIRES: shape.begin < shape.end <= spec.num_blocks(), shape.rows > 0.
+StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& shape, uint64_t seed,
+                             at::Generator& gen, const MeasurePolicy& policy = {});
+
+// Each block's share of one stage task: the task runs as measure_stage_cost
+// runs it, and the clock is read between blocks (forward) and as each block's
+// output gradient is ready (backward: hooks; one thread runs a chain's
+// backward block after block). Blocks timed inside the chain pay what they pay
+// there (inputs and saved activations evicted by their neighbours), which
+// blocks timed alone do not: mobilenetv2's 20 blocks, 8 samples, summed 0.91
+// of the whole model as one task when timed alone. The loss counts to the last
+// block. Returns one cost per block of [shape.begin, shape.end).
+std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const StageShape& shape,
+                                           uint64_t seed, at::Generator& gen,
+                                           const MeasurePolicy& policy = {});
+
+// The optimizer's step over blocks `held` (fresh copies, random gradients);
+// 0 when they have no parameters.
+double measure_step_cost(const model::ModelSpec& spec, const std::vector<size_t>& held,
+                         const optim::OptimizerConfig& optimizer, uint64_t seed, at::Generator& gen,
+                         const MeasurePolicy& policy = {});
+
+}  // namespace dec::profile
