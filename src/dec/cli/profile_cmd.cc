@@ -35,7 +35,7 @@ void add_profile_command(CLI::App& app) {
   cmd->add_option("--classes", f->classes, "Classes (default: the model's)");
   cmd->add_option("--micro-batch", f->o.micro_batch, "Samples per timed pass")->capture_default_str();
   cmd->add_option("--warmup", f->o.warmup, "Untimed passes first")->capture_default_str();
-  cmd->add_option("--repeats", f->o.repeats, "Timed passes at least (and 0.2 s of them); the median is reported")->capture_default_str();
+  cmd->add_option("--repeats", f->o.repeats, "Timed passes at least (and 0.5 s of them); the median is reported")->capture_default_str();
   cmd->add_option("--optimizer", f->o.optimizer, "sgd or adam (sizes optimizer state)")
       ->capture_default_str();
   cmd->add_option("--node", f->o.node, "Name of this node, recorded in the profile");

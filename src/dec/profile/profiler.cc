@@ -81,7 +81,8 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
   // Times as the runtime times an emulated node's tasks (stage_cost.h), on
   // one generator of our own: the caller's random streams stay untouched.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
-  const MeasurePolicy policy{o.warmup, o.repeats, o.min_seconds, std::max(50, o.repeats)};
+  const MeasurePolicy policy{o.warmup, MeasurePolicy().warmup_seconds, o.repeats, o.min_seconds,
+                             std::max(MeasurePolicy().max_repeats, o.repeats)};
   optim::OptimizerConfig optimizer;
   optimizer.kind = o.optimizer;
   const size_t L = spec.num_blocks();

@@ -20,9 +20,9 @@ namespace dec::profile {
 
 struct ProfileOptions {
   int micro_batch = 32;          // samples per timed forward/backward
-  int warmup = 2;                // untimed repeats first
+  int warmup = 2;                // untimed repeats first (and 0.05 s of them)
   int repeats = 7;               // timed repeats at least; the median is reported
-  double min_seconds = 0.2;      // and repeats until the timed ones add up to this (at most max(50, repeats))
+  double min_seconds = 0.5;      // and repeats until the timed ones add up to this (at most max(200, repeats))
   std::string optimizer = "sgd"; // sizes optim_bytes: sgd (momentum) 1x params, adam 2x
   std::string node;              // recorded in the profile
   uint64_t seed = 0;

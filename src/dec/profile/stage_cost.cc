@@ -12,14 +12,32 @@ namespace dec::profile {
 
 namespace {
 
-// Whether `times` (timed runs so far) are enough under `p`.
-bool enough(const std::vector<double>& times, const MeasurePolicy& p) {
-  double sum = 0;
-  for (double t : times) sum += t;
-  const size_t at_least = static_cast<size_t>(p.min_repeats);
-  const size_t at_most = static_cast<size_t>(std::max(p.max_repeats, p.min_repeats));
-  return times.size() >= at_most || (times.size() >= at_least && sum >= p.min_seconds);
-}
+// Counts runs under a policy: which are warm-up, and when there are enough.
+class Runs {
+ public:
+  explicit Runs(const MeasurePolicy& p)
+      : p_(p), at_most_(static_cast<size_t>(std::max(p.max_repeats, p.min_repeats))) {}
+  // Records a run of `seconds`; true when it is timed (past the warm-up).
+  bool add(double seconds) {
+    if (warm_ < at_most_ && (warm_ < static_cast<size_t>(p_.warmup) || warm_s_ < p_.warmup_seconds)) {
+      ++warm_;
+      warm_s_ += seconds;
+      return false;
+    }
+    ++timed_;
+    timed_s_ += seconds;
+    return true;
+  }
+  bool enough() const {
+    return timed_ >= at_most_ || (timed_ >= static_cast<size_t>(p_.min_repeats) && timed_s_ >= p_.min_seconds);
+  }
+
+ private:
+  MeasurePolicy p_;
+  size_t at_most_;
+  size_t warm_ = 0, timed_ = 0;
+  double warm_s_ = 0, timed_s_ = 0;
+};
 
 // CPU seconds of this thread that `f` takes.
 template <typename F>
@@ -49,8 +67,8 @@ StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, 
              s.end, ") on ", s.rows, " rows");
   torch::nn::Sequential blocks = spec.build(s.begin, s.end, seed);
   blocks->train();
-  std::vector<double> fwd, bwd, both;
-  for (int r = 0; !enough(both, policy); ++r) {
+  std::vector<double> fwd, bwd;
+  for (Runs runs(policy); !runs.enough();) {
     torch::Tensor x = at::randn(input_shape(spec, s.begin, s.rows), gen);
     if (s.input_grad) x.requires_grad_(true);
     torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
@@ -70,10 +88,9 @@ StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, 
       s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
     });
     blocks->zero_grad(/*set_to_none=*/true);
-    if (r < policy.warmup) continue;
+    if (!runs.add(f + b)) continue;
     fwd.push_back(f);
     bwd.push_back(b);
-    both.push_back(f + b);
   }
   StageCost c;
   c.forward_s = median(fwd);
@@ -91,8 +108,7 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
   blocks->train();
   const size_t n = s.end - s.begin;
   std::vector<std::vector<double>> fwd(n), bwd(n);
-  std::vector<double> both;
-  for (int r = 0; !enough(both, policy); ++r) {
+  for (Runs runs(policy); !runs.enough();) {
     torch::Tensor x = at::randn(input_shape(spec, s.begin, s.rows), gen);
     if (s.input_grad) x.requires_grad_(true);
     torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
@@ -118,16 +134,15 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
     s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
     const double end = thread_cpu_seconds();
     blocks->zero_grad(/*set_to_none=*/true);
-    if (r < policy.warmup) continue;
-    double total = 0;
+    double total = end - start;
+    for (double t : f) total += t;
+    if (!runs.add(total)) continue;
     for (size_t b = 0; b < n; ++b) {
       const double from = b + 1 < n ? ready[b] : start;  // the last block starts the backward
       const double to = b > 0 ? ready[b - 1] : end;
       fwd[b].push_back(f[b]);
       bwd[b].push_back(to - from);
-      total += f[b] + to - from;
     }
-    both.push_back(total);
   }
   std::vector<StageCost> out(n);
   for (size_t b = 0; b < n; ++b) {
@@ -151,10 +166,10 @@ double measure_step_cost(const model::ModelSpec& spec, const std::vector<size_t>
   if (params.empty()) return 0;
   std::unique_ptr<torch::optim::Optimizer> optimizer = optim::make_optimizer(params, config);
   std::vector<double> step;
-  for (int r = 0; !enough(step, policy); ++r) {
+  for (Runs runs(policy); !runs.enough();) {
     for (auto& [name, p] : params) p.mutable_grad() = 1e-3 * at::randn(p.sizes(), gen);
     const double t = cpu_of([&] { optimizer->step(); });
-    if (r >= policy.warmup) step.push_back(t);
+    if (runs.add(t)) step.push_back(t);
   }
   return median(step);
 }

@@ -46,14 +46,18 @@ struct StageCost {
   double backward_spread = 0;
 };
 
-// How many runs: `warmup` untimed, then timed ones until there are at least
-// `min_repeats` and they add up to `min_seconds` (small tasks are the noisy
-// ones), but no more than max(max_repeats, min_repeats).
+// How many runs: untimed ones until there are `warmup` and they add up to
+// `warmup_seconds` (the first runs of a fresh process page in its heap), then
+// timed ones until there are at least `min_repeats` and they add up to
+// `min_seconds` (small tasks are the noisy ones: a longer window averages out
+// the machine's bursts), but no more than max(max_repeats, min_repeats) of
+// either kind.
 struct MeasurePolicy {
   int warmup = 2;
+  double warmup_seconds = 0.05;
   int min_repeats = 7;
-  double min_seconds = 0.2;
-  int max_repeats = 50;
+  double min_seconds = 0.5;
+  int max_repeats = 200;
 };
 
 // The job's forward (with the loss, summed, when shape.loss) and backward of one stage task.

@@ -89,6 +89,19 @@ void validate(const JobOptions& o) {
             "--batch-size", "the plan fixes the global batch; give it to `dec plan` instead");
 }
 
+// What an emulated rank measured its tasks at (TaskCosts), for the metrics:
+// a stage's cost there against the profile's is the first thing to read when
+// a prediction misses (docs/report.md, `task_costs`).
+json costs_json(const TaskCosts& costs) {
+  json stages = json::array();
+  for (const auto& [s, c] : costs.stages()) {
+    stages.push_back({{"begin", s.begin}, {"end", s.end}, {"rows", s.rows}, {"loss", s.loss},
+                      {"input_grad", s.input_grad}, {"forward_s", c.forward_s},
+                      {"backward_s", c.backward_s}});
+  }
+  return {{"stages", stages}, {"step_s", costs.step_s()}};
+}
+
 json span_json(const std::vector<Span>& spans) {
   json out = json::array();
   for (const auto& s : spans) {
@@ -348,6 +361,19 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
       }
       whole = std::make_unique<torch::nn::Sequential>(spec.build_all(o.seed));
     }
+  }
+
+  // Emulated ranks' task costs, once: every rank reports (empty at full speed).
+  const json my_costs = costs_json(worker.task_costs());
+  if (rank != 0) {
+    store.set(str("costs/", rank), my_costs.dump());
+  } else {
+    json nodes = json::object();
+    for (int r = 0; r < world_size; ++r) {
+      const json c = r == 0 ? my_costs : json::parse(store.get(str("costs/", r), o.timeout));
+      if (!c["stages"].empty()) nodes[plan.nodes[r]] = c;
+    }
+    if (!nodes.empty()) metrics->write({{"event", "task_costs"}, {"nodes", nodes}});
   }
 
   JobResult result;

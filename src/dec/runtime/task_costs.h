@@ -40,6 +40,7 @@ class TaskCosts {
   // REQUIRES: `shape` was measured.
   const StageCost& stage(const StageShape& shape) const;
   double step_s() const { return step_s_; }
+  const std::map<StageShape, StageCost>& stages() const { return stages_; }
 
  private:
   std::map<StageShape, StageCost> stages_;
