@@ -41,9 +41,12 @@ int main(int argc, char** argv) {
   dec::retain_freed_memory();  // as in dec's processes: tasks cost what they cost there
   CLI::App app{"A block profile's stage costs against the runtime's measured ones"};
   std::string profile_path, stages_arg = "all", rows_arg = "";
+  int in_flight = 1;
   app.add_option("--profile", profile_path, "Full-speed block profile (dec profile)")->required();
   app.add_option("--stages", stages_arg, "Stages as begin:end, comma-separated, or 'all' (the whole model)");
   app.add_option("--rows", rows_arg, "Rows per task, comma-separated (default: the profile's micro-batch)");
+  app.add_option("--in-flight", in_flight, "Forwards run before their backwards (GPipe: the micro-batches)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
 
@@ -79,7 +82,7 @@ int main(int argc, char** argv) {
               "task fwd", "task bwd", "fwd", "bwd", "both");
   for (auto [b, e] : stages) {
     for (int64_t r : rows) {
-      const dec::runtime::StageShape shape{b, e, r, e == L, b > 0};
+      const dec::runtime::StageShape shape{b, e, r, e == L, b > 0, in_flight};
       const auto costs = dec::runtime::TaskCosts::measure(spec, {shape}, {}, dec::optim::OptimizerConfig(), 0);
       const dec::runtime::StageCost& c = costs.stage(shape);
       double fwd = 0, bwd = 0;

@@ -19,6 +19,7 @@ ModelProfile measure_small(const std::string& model, const std::string& optimize
   o.micro_batch = 8;
   o.warmup = 1;
   o.repeats = 5;
+  o.min_seconds = 0.05;
   o.optimizer = optimizer;
   return measure(model::make_model(model), o);
 }
@@ -42,6 +43,13 @@ TEST(Profiler, OutputIsSaneAndMatchesTheModel) {
     EXPECT_DOUBLE_EQ(b.param_bytes, spec.block(l).params * 4.0) << b.name;
     EXPECT_DOUBLE_EQ(b.optim_bytes, b.param_bytes) << b.name;  // SGD momentum: one buffer
     EXPECT_DOUBLE_EQ(b.flops, spec.block(l).flops) << b.name;
+    // The same measurement at 1, 2, 4 and the micro-batch's 8 rows.
+    ASSERT_EQ(b.by_rows.size(), 4u) << b.name;
+    EXPECT_EQ(b.by_rows[0].rows, 1);
+    EXPECT_EQ(b.by_rows[3].rows, 8);
+    EXPECT_DOUBLE_EQ(b.by_rows[3].fwd_s, b.fwd_s) << b.name;
+    EXPECT_DOUBLE_EQ(b.by_rows[3].bwd_s, b.bwd_s) << b.name;
+    EXPECT_GT(b.by_rows[0].fwd_s, 0) << b.name;
   }
   // The ratio of the blocks' sum to the whole model's time is a timing: it is
   // reported, not asserted (on a loaded 2-core machine it reached 2.3).
@@ -96,6 +104,7 @@ TEST(ProfileFormat, RoundTripsAndScales) {
   ModelProfile slow = scaled(p, 0.1);
   EXPECT_NEAR(slow.blocks[0].fwd_s, p.blocks[0].fwd_s * 10, 1e-15);
   EXPECT_NEAR(slow.blocks[0].opt_s, p.blocks[0].opt_s * 10, 1e-15);
+  EXPECT_NEAR(slow.blocks[0].by_rows[0].bwd_s, p.blocks[0].by_rows[0].bwd_s * 10, 1e-15);
   EXPECT_DOUBLE_EQ(slow.speed, 0.1);
   // Profiles written before opt_s existed load with zeros; the task_s of
   // 2026-11's emulated profiles is read past.
@@ -123,8 +132,15 @@ TEST(ProfileFormat, RejectsBadFilesNamingThem) {
   bad_version.replace(bad_version.find("\"format_version\": 1"), 19, "\"format_version\": 9");
   EXPECT_EQ(where(bad_version), "p.json");
   std::string negative = good;
-  negative.replace(negative.find("\"fwd_s\": "), 9, "\"fwd_s\": -");
+  negative.replace(negative.find("\"fwd_spread\": "), 14, "\"fwd_spread\": -");
   EXPECT_EQ(where(negative), "p.json: blocks[0]");
+  // The times at other rows (keys sort: by_rows comes first in a block).
+  std::string negative_rows = good;
+  negative_rows.replace(negative_rows.find("\"fwd_s\": "), 9, "\"fwd_s\": -");
+  EXPECT_EQ(where(negative_rows), "p.json: blocks[0].by_rows[0]");
+  std::string unordered = good;
+  unordered.replace(unordered.find("\"rows\": 2"), 10, "\"rows\": 1");
+  EXPECT_EQ(where(unordered), "p.json: blocks[0].by_rows[1]");
   std::string missing = good;
   missing.replace(missing.find("\"bwd_s\""), 7, "\"bwd_x\"");
   EXPECT_EQ(where(missing), "p.json: blocks[0]");

@@ -51,6 +51,11 @@ std::string to_json(const ModelProfile& p) {
                            {"param_bytes", b.param_bytes},
                            {"optim_bytes", b.optim_bytes},
                            {"flops", b.flops}});
+    if (!b.by_rows.empty()) {
+      json rows = json::array();
+      for (const auto& r : b.by_rows) rows.push_back({{"rows", r.rows}, {"fwd_s", r.fwd_s}, {"bwd_s", r.bwd_s}});
+      j["blocks"].back()["by_rows"] = rows;
+    }
   }
   return j.dump(2) + "\n";
 }
@@ -122,6 +127,20 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
     bp.param_bytes = number(b, "param_bytes", bw);
     bp.optim_bytes = number(b, "optim_bytes", bw);
     bp.flops = number(b, "flops", bw);
+    if (b.contains("by_rows")) {  // optional: added later in version 1
+      DEC_CHECK(b["by_rows"].is_array(), CorruptFile, "invalid profile", bw, "'by_rows' must be an array");
+      for (size_t r = 0; r < b["by_rows"].size(); ++r) {
+        const json& at = b["by_rows"][r];
+        const std::string rw = str(bw, ".by_rows[", r, "]");
+        BlockProfile::AtRows a;
+        a.rows = field<int64_t>(at, "rows", rw);
+        a.fwd_s = number(at, "fwd_s", rw);
+        a.bwd_s = number(at, "bwd_s", rw);
+        DEC_CHECK(a.rows > 0 && (bp.by_rows.empty() || a.rows > bp.by_rows.back().rows), CorruptFile,
+                  "invalid profile", rw, "rows must be positive and ascending, got ", a.rows);
+        bp.by_rows.push_back(a);
+      }
+    }
     p.blocks.push_back(std::move(bp));
   }
   return p;
@@ -142,6 +161,10 @@ ModelProfile scaled(const ModelProfile& p, double speed) {
     b.fwd_s /= speed;
     b.bwd_s /= speed;
     b.opt_s /= speed;
+    for (auto& r : b.by_rows) {
+      r.fwd_s /= speed;
+      r.bwd_s /= speed;
+    }
   }
   return q;
 }

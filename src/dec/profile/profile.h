@@ -26,6 +26,14 @@ struct BlockProfile {
   double param_bytes = 0;    // W[l]
   double optim_bytes = 0;    // S[l]: optimizer state bytes for the profiled optimizer
   double flops = 0;          // forward FLOPs per sample (multiply-add = 2)
+  // The same per-sample times measured at other numbers of rows per task,
+  // rows ascending, the profile's micro-batch among them; empty in profiles
+  // that predate them (the planner then takes per-sample times as constant).
+  struct AtRows {
+    int64_t rows = 0;
+    double fwd_s = 0, bwd_s = 0;
+  };
+  std::vector<AtRows> by_rows;
 };
 
 struct ModelProfile {

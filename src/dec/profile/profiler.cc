@@ -88,7 +88,18 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
   const size_t L = spec.num_blocks();
   // Blocks inside the whole model as one task, ending in the loss; the
   // first block's input is data: real training never asks for its gradient.
-  const std::vector<StageCost> chain = measure_chain_costs(spec, {0, L, mb, true, false}, o.seed, gen, policy);
+  // At the micro-batch, and at fewer rows (powers of two): a plan's paths
+  // split the batch, and per sample a block costs more or less with fewer rows
+  // (a task's fixed costs; feature maps that fit in cache).
+  std::vector<int64_t> rows;
+  for (int64_t r = 1; r < mb; r *= 2) rows.push_back(r);
+  rows.push_back(mb);
+  std::vector<std::vector<StageCost>> at_rows;
+  for (int64_t r : rows) at_rows.push_back(measure_chain_costs(spec, {0, L, r, true, false}, o.seed, gen, policy));
+  const std::vector<StageCost>& chain = at_rows.back();
+  // The optimizer step does not depend on rows and is steady: a shorter window.
+  MeasurePolicy step_policy = policy;
+  step_policy.min_seconds = std::min(policy.min_seconds, 0.1);
   for (size_t l = 0; l < L; ++l) {
     const model::BlockInfo& info = spec.block(l);
     const StageCost& c = chain[l];
@@ -98,7 +109,11 @@ ModelProfile measure(const model::ModelSpec& spec, const ProfileOptions& o) {
     bp.fwd_spread = c.forward_spread;
     bp.bwd_s = c.backward_s / mb;
     bp.bwd_spread = c.backward_spread;
-    bp.opt_s = info.params > 0 ? measure_step_cost(spec, {l}, optimizer, o.seed, gen, policy) : 0;
+    bp.opt_s = info.params > 0 ? measure_step_cost(spec, {l}, optimizer, o.seed, gen, step_policy) : 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const double r = static_cast<double>(rows[i]);
+      bp.by_rows.push_back({rows[i], at_rows[i][l].forward_s / r, at_rows[i][l].backward_s / r});
+    }
     bp.out_bytes = numel(info.out_shape) * sizeof(float);
     bp.saved_bytes = std::max(retained_bytes_per_sample(spec, l, mb, o.seed, gen), bp.out_bytes);
     bp.param_bytes = static_cast<double>(info.params + info.buffers) * sizeof(float);

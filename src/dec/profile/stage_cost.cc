@@ -17,14 +17,15 @@ class Runs {
  public:
   explicit Runs(const MeasurePolicy& p)
       : p_(p), at_most_(static_cast<size_t>(std::max(p.max_repeats, p.min_repeats))) {}
-  // Records a run of `seconds`; true when it is timed (past the warm-up).
-  bool add(double seconds) {
+  // Records a run of `tasks` tasks taking `seconds` in all; true when it is
+  // timed (past the warm-up). The policy's counts are of tasks.
+  bool add(double seconds, size_t tasks = 1) {
     if (warm_ < at_most_ && (warm_ < static_cast<size_t>(p_.warmup) || warm_s_ < p_.warmup_seconds)) {
-      ++warm_;
+      warm_ += tasks;
       warm_s_ += seconds;
       return false;
     }
-    ++timed_;
+    timed_ += tasks;
     timed_s_ += seconds;
     return true;
   }
@@ -68,29 +69,39 @@ StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, 
   torch::nn::Sequential blocks = spec.build(s.begin, s.end, seed);
   blocks->train();
   std::vector<double> fwd, bwd;
+  const size_t k = static_cast<size_t>(std::max(1, s.in_flight));
   for (Runs runs(policy); !runs.enough();) {
-    torch::Tensor x = at::randn(input_shape(spec, s.begin, s.rows), gen);
-    if (s.input_grad) x.requires_grad_(true);
-    torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
-    torch::Tensor out;
-    const double f = cpu_of([&] {
-      out = blocks->forward(x);
-      if (s.loss) {
-        out = torch::nn::functional::cross_entropy(
-            out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-        out.item<double>();
-      }
-    });
-    // A gradient arrives from the next stage in the default layout; the
-    // runtime brings it into the output's, and so do we (worker.cc backward).
-    torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
-    const double b = cpu_of([&] {
-      s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
-    });
+    std::vector<torch::Tensor> outs(k);
+    std::vector<double> f(k), b(k);
+    for (size_t i = 0; i < k; ++i) {
+      torch::Tensor x = at::randn(input_shape(spec, s.begin, s.rows), gen);
+      if (s.input_grad) x.requires_grad_(true);
+      torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
+      f[i] = cpu_of([&] {
+        outs[i] = blocks->forward(x);
+        if (s.loss) {
+          outs[i] = torch::nn::functional::cross_entropy(
+              outs[i], labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+          outs[i].item<double>();
+        }
+      });
+    }
+    double total = 0;
+    for (size_t i = 0; i < k; ++i) {
+      // A gradient arrives from the next stage in the default layout; the
+      // runtime brings it into the output's, and so do we (worker.cc backward).
+      torch::Tensor& out = outs[i];
+      torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
+      b[i] = cpu_of([&] {
+        s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
+      });
+      out = torch::Tensor();
+      total += f[i] + b[i];
+    }
     blocks->zero_grad(/*set_to_none=*/true);
-    if (!runs.add(f + b)) continue;
-    fwd.push_back(f);
-    bwd.push_back(b);
+    if (!runs.add(total, k)) continue;
+    fwd.insert(fwd.end(), f.begin(), f.end());
+    bwd.insert(bwd.end(), b.begin(), b.end());
   }
   StageCost c;
   c.forward_s = median(fwd);

@@ -32,9 +32,14 @@ struct StageShape {
   int64_t rows = 0;
   bool loss = false;        // the path's last stage: the forward ends in the loss
   bool input_grad = false;  // an earlier stage computes: the backward produces the input's gradient
+  // Micro-batches whose forwards run before the first of their backwards, as
+  // the runtime orders them: a path's micro-batches under GPipe, 1 where the
+  // backward follows its forward at once (runtime/worker.cc, early backward).
+  // With more in flight a backward finds its saved activations evicted.
+  int in_flight = 1;
   bool operator<(const StageShape& o) const {
-    return std::tie(begin, end, rows, loss, input_grad) <
-           std::tie(o.begin, o.end, o.rows, o.loss, o.input_grad);
+    return std::tie(begin, end, rows, loss, input_grad, in_flight) <
+           std::tie(o.begin, o.end, o.rows, o.loss, o.input_grad, o.in_flight);
   }
 };
 
@@ -46,12 +51,12 @@ struct StageCost {
   double backward_spread = 0;
 };
 
-// How many runs: untimed ones until there are `warmup` and they add up to
-// `warmup_seconds` (the first runs of a fresh process page in its heap), then
-// timed ones until there are at least `min_repeats` and they add up to
-// `min_seconds` (small tasks are the noisy ones: a longer window averages out
-// the machine's bursts), but no more than max(max_repeats, min_repeats) of
-// either kind.
+// How many runs (of a task, or of `in_flight` tasks): untimed ones until
+// there are `warmup` tasks and they add up to `warmup_seconds` (the first runs
+// of a fresh process page in its heap), then timed ones until there are at
+// least `min_repeats` tasks and they add up to `min_seconds` (small tasks are
+// the noisy ones: a longer window averages out the machine's bursts), but no
+// more than max(max_repeats, min_repeats) tasks of either kind.
 struct MeasurePolicy {
   int warmup = 2;
   double warmup_seconds = 0.05;

@@ -96,7 +96,7 @@ json costs_json(const TaskCosts& costs) {
   json stages = json::array();
   for (const auto& [s, c] : costs.stages()) {
     stages.push_back({{"begin", s.begin}, {"end", s.end}, {"rows", s.rows}, {"loss", s.loss},
-                      {"input_grad", s.input_grad}, {"forward_s", c.forward_s},
+                      {"input_grad", s.input_grad}, {"in_flight", s.in_flight}, {"forward_s", c.forward_s},
                       {"backward_s", c.backward_s}});
   }
   return {{"stages", stages}, {"step_s", costs.step_s()}};

@@ -35,6 +35,15 @@ bool needs_input_grad(const PathPlan& path, size_t j) {
   return false;
 }
 
+// True when stage j runs each micro-batch's backward right after its forward:
+// an earlier stage computes (and so waits for the gradient) and only relays
+// lie between j and the path's last stage (the early backward, build_tasks).
+bool early_backward(const PathPlan& path, size_t j) {
+  bool early = needs_input_grad(path, j);
+  for (size_t i = j; early && i < path.stages.size() - 1; ++i) early = path.stages[i].empty();
+  return early;
+}
+
 }  // namespace
 
 struct Worker::Task {
@@ -166,8 +175,7 @@ void Worker::build_tasks() {
       // first gradient. A path that nobody waits on keeps the GPipe order,
       // which is also the pattern `dec profile --speed` times.
       const int64_t jj = static_cast<int64_t>(j);
-      bool early = needs_input_grad(path, j);
-      for (size_t i = j; early && i < path.stages.size() - 1; ++i) early = path.stages[i].empty();
+      const bool early = early_backward(path, j);
       for (int64_t k = 0; k < path.micro_batches; ++k) {
         keyed.push_back({{forward_phase, p, k, 2 * jj}, {false, p, k, j, sizes[k], offset}});
         keyed.push_back({early ? Key{0, p, k, 2 * last + 1 + (last - jj)} : Key{1, p, k, -jj},
@@ -250,8 +258,10 @@ torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char*
 StageShape Worker::shape_of(const Task& t) const {
   const PathPlan& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
+  // Under GPipe all the path's forwards run before its backwards: a backward
+  // finds its activations evicted, and its cost is measured that way.
   return {st.begin, st.end, t.samples, t.stage + 1 == path.stages.size(),
-          needs_input_grad(path, t.stage)};
+          needs_input_grad(path, t.stage), early_backward(path, t.stage) ? 1 : path.micro_batches};
 }
 
 template <typename F>
