@@ -70,7 +70,7 @@ TEST(Baselines, PipedreamMinimisesTheSlowestStage) {
         for (size_t j = 0; j < path.nodes.size(); ++j) {
           const int a = j == 0 ? 0 : cuts[j - 1], b = j + 1 == path.nodes.size() ? L : cuts[j];
           double t = 0;
-          for (int l = a; l < b; ++l) t += in.nodes[path.nodes[j]].step_s[l];
+          for (int l = a; l < b; ++l) t += in.step_s(p, path.nodes[j], l);
           worst = std::max(worst, n * t);
           if (j < path.links.size()) worst = std::max(worst, n * in.hop_bytes_per_sample(cuts[j]) / in.links[path.links[j]].bytes_per_s);
         }

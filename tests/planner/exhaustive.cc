@@ -45,7 +45,8 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
   for (size_t i = 0; i < src.paths.size(); ++i) {
     const PathChoice& pc = ch[i];
     if (pc.samples == 0) continue;
-    const PathData& path = in.paths[src.paths[i]];
+    const int p = src.paths[i];
+    const PathData& path = in.paths[p];
     const int m = path.hops();
     const double b = static_cast<double>(pc.samples);
     std::vector<double> tn(m + 1), th(m), shorter(m + 1);  // shorter: min(forward, backward)
@@ -56,9 +57,9 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       const int begin = j == 0 ? 0 : pc.cuts[j - 1], end = j == m ? L : pc.cuts[j];
       double work = 0, fwd = 0, bwd = 0, act = 0;
       for (int l = begin; l < end; ++l) {
-        work += b * (in.nodes[k].fwd_s[l] + in.nodes[k].bwd_s[l]);
-        fwd += b * in.nodes[k].fwd_s[l];
-        bwd += b * in.nodes[k].bwd_s[l];
+        work += b * in.step_s(p, k, l);
+        fwd += b * in.fwd_s(p, k, l);
+        bwd += b * in.bwd_s(p, k, l);
         act += b * in.blocks[l].saved_bytes;
         c.holds[k] |= uint64_t{1} << l;
       }

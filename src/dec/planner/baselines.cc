@@ -140,7 +140,7 @@ Structure pipedream_partition(const Instance& in) {
       std::vector<std::vector<int>> arg(m + 1, std::vector<int>(L + 1, -1));
       auto stage = [&](int j, int a, int c) {
         double t = 0;
-        for (int l = a; l < c; ++l) t += in.nodes[path.nodes[j]].step_s[l];
+        for (int l = a; l < c; ++l) t += in.step_s(p, path.nodes[j], l);
         return n * t;
       };
       for (int c = 0; c <= L; ++c) f[0][c] = stage(0, 0, c);

@@ -119,8 +119,8 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
       double fwd = 0, bwd = 0, saved = 0;  // step_s = fwd_s + bwd_s
       for (int l = begin; l < end; ++l) {
-        fwd += in.nodes[k].fwd_s[l];
-        bwd += in.nodes[k].bwd_s[l];
+        fwd += in.fwd_s(static_cast<int>(p), k, l);
+        bwd += in.bwd_s(static_cast<int>(p), k, l);
         saved += in.blocks[l].saved_bytes;
         ev.holds[k][l] = 1;
       }

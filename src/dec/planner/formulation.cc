@@ -230,24 +230,23 @@ void Formulation::add_pruning() {
     const PathVars& V = pv_[p];
     const int m = path.hops(), pi = static_cast<int>(p);
     const std::string tag = str("prune_", p);
-    const NodeData& first = in_.nodes[path.nodes[0]];
-    const NodeData& last = in_.nodes[path.nodes[m]];
+    const int first = path.nodes[0], last = path.nodes[m];
     if (m == 0) {
       double all = 0;
-      for (int l = 0; l < L; ++l) all += first.step_s[l];
+      for (int l = 0; l < L; ++l) all += in_.step_s(pi, first, l);
       if (all > T) milp_.set_bounds(V.v, 0, 0);
       continue;
     }
     // The source runs a prefix [0, c): one sample of it must fit in T.
     double prefix = 0;
     for (int l = 0; l < L; ++l) {
-      prefix += first.step_s[l];
+      prefix += in_.step_s(pi, first, l);
       if (prefix > T) milp_.set_bounds(V.P[0][l], 0, 0);
     }
     // The last node runs a suffix [a, L): blocks it cannot afford run before the last hop.
     double suffix = 0;
     for (int l = L - 1; l >= 0; --l) {
-      suffix += last.step_s[l];
+      suffix += in_.step_s(pi, last, l);
       if (suffix <= T) continue;
       if (l == L - 1) {
         milp_.set_bounds(V.v, 0, 0);  // not even the last block alone
@@ -438,7 +437,7 @@ void Formulation::add_loads_and_time() {
       for (size_t j = 0; j < path.nodes.size(); ++j) {
         const int k = path.nodes[j], jj = static_cast<int>(j);
         LinExpr work;  // seconds of compute on k for path p, all samples
-        for (int l = 0; l < L; ++l) work.add(y(pi, jj, l) - y(pi, jj - 1, l), in_.nodes[k].step_s[l]);
+        for (int l = 0; l < L; ++l) work.add(y(pi, jj, l) - y(pi, jj - 1, l), in_.step_s(pi, k, l));
         const int t = milp_.add_var(str("tn_", p, "_", j), 0, kInf, false);
         milp_.add_eq(str("tn=_", p, "_", j),
                      LinExpr::var(t) - (1 / M) * work, 0);
@@ -539,7 +538,7 @@ void Formulation::add_loads_and_time() {
     double U = 0;
     for (int l = 0; l < L; ++l) {
       double worst = 0;
-      for (int k : path.nodes) worst = std::max(worst, in_.nodes[k].step_s[l]);
+      for (int k : path.nodes) worst = std::max(worst, in_.step_s(pi, k, l));
       U += n * worst / M;
     }
     for (int h = 0; h < m; ++h) {
@@ -575,7 +574,7 @@ void Formulation::add_loads_and_time() {
         milp_.add_ge(str("T>=node_", p, "_", j), node - U * computes_after(pi, j), -2 * U);
       // One micro-batch of j's forwards; its backwards are the rest of tn.
       LinExpr fwd;
-      for (int l = 0; l < L; ++l) fwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.nodes[k].fwd_s[l] / M);
+      for (int l = 0; l < L; ++l) fwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.fwd_s(pi, k, l) / M);
       const LinExpr bwd = LinExpr::var(tn_[p][j]) - fwd;
       milp_.add_ge(str("T>=fwd_", p, "_", j), node + (M - 1) * fwd, -U);
       milp_.add_ge(str("T>=bwd_", p, "_", j), node + (M - 1) * bwd, -U);

@@ -91,6 +91,10 @@ Instance make_instance(const cluster::ClusterSpec& spec, const profile::ModelPro
     d.out_bytes = b.out_bytes;
     d.param_bytes = b.param_bytes;
     d.saved_bytes = b.saved_bytes;
+    for (const auto& r : b.by_rows) {
+      d.by_rows.push_back({static_cast<double>(r.rows), b.fwd_s > 0 ? r.fwd_s / b.fwd_s : 1,
+                           b.bwd_s > 0 ? r.bwd_s / b.bwd_s : 1});
+    }
     d.optim_bytes = spec.training.optimizer_state_factor
                         ? *spec.training.optimizer_state_factor * b.param_bytes
                         : b.optim_bytes;

@@ -25,6 +25,13 @@ struct BlockData {
   double param_bytes = 0;  // W[l]
   double optim_bytes = 0;  // S[l]
   double saved_bytes = 0;  // R[l]: activations kept for backward, per sample
+  // Per-sample time at `rows` rows per task over that at the profile's
+  // micro-batch, rows ascending (the profile's by_rows); empty: per-sample
+  // time does not depend on rows.
+  struct AtRows {
+    double rows = 0, fwd = 1, bwd = 1;
+  };
+  std::vector<AtRows> by_rows;
 };
 
 struct NodeData {
@@ -53,6 +60,9 @@ struct PathData {
   int source = -1;          // index into Instance::sources
   std::vector<int> nodes;   // source node first, then toward the root
   std::vector<int> links;   // links[h] joins nodes[h] and nodes[h+1]
+  // Per block, this path's per-sample time over the profile's, for the rows
+  // its micro-batches have (planner/rows.h); empty: 1.
+  std::vector<double> fwd_scale, bwd_scale;
   int hops() const { return static_cast<int>(links.size()); }
 };
 
@@ -79,6 +89,14 @@ struct Instance {
   std::vector<std::vector<char>> below;    // below[link][node]: node is on the link's child side
 
   int num_blocks() const { return static_cast<int>(blocks.size()); }
+  // Seconds per sample of block l on node k for path p (its rows' scale).
+  double fwd_s(int p, int k, int l) const {
+    return nodes[k].fwd_s[l] * (paths[p].fwd_scale.empty() ? 1 : paths[p].fwd_scale[l]);
+  }
+  double bwd_s(int p, int k, int l) const {
+    return nodes[k].bwd_s[l] * (paths[p].bwd_scale.empty() ? 1 : paths[p].bwd_scale[l]);
+  }
+  double step_s(int p, int k, int l) const { return fwd_s(p, k, l) + bwd_s(p, k, l); }
   // Bytes per sample that cross a hop with `cut` blocks run before it: the raw
   // input (forward only) at cut 0, the activation and its gradient (2 * A)
   // otherwise. A path never has a hop at cut L (its last node runs block L).
