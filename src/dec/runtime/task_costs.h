@@ -32,7 +32,8 @@ class TaskCosts {
  public:
   TaskCosts() = default;
   // Measures each shape and the optimizer step over `step_blocks` (none: no
-  // step) with profile/stage_cost.h's default policy.
+  // step) with profile/stage_cost.h's default policy, twice: each cost is the
+  // cheaper of its two measurements (task_costs.cc says why).
   static TaskCosts measure(const model::ModelSpec& spec, const std::vector<StageShape>& shapes,
                            const std::vector<size_t>& step_blocks,
                            const optim::OptimizerConfig& optimizer, uint64_t seed);
