@@ -7,6 +7,7 @@
 #include "dec/cluster/validate.h"
 #include "dec/planner/describe.h"
 #include "dec/planner/planner.h"
+#include "random_instance.h"
 
 namespace dec::planner {
 namespace {
@@ -81,6 +82,30 @@ TEST(Rows, ThePlanIsPredictedAtItsOwnRows) {
     if (!b.feasible) continue;
     EXPECT_NEAR(b.prediction.iteration_s, evaluate_at_rows(in, structure_of(in, b)).iteration_s, 1e-12)
         << b.kind;
+    EXPECT_LE(plan.prediction.iteration_s, b.prediction.iteration_s * (1 + 1e-9)) << b.kind;
+  }
+}
+
+// Random clusters whose blocks cost more per sample at fewer rows (a fixed
+// cost per task): whatever the rounds settle on, the plan and each baseline are
+// told at their own rows, and the plan is never predicted slower than one.
+TEST(Rows, RandomPlansAreToldAtTheirOwnRowsAndBeatEveryBaseline) {
+  for (int seed = 0; seed < 8; ++seed) {
+    Instance in = testing::random_case(900 + seed).instance;
+    for (size_t l = 0; l < in.blocks.size(); ++l) {
+      const double fixed = 0.5 * static_cast<double>((seed + l) % 3);  // 0, 0.5 or 1 sample's worth
+      for (double r : {1.0, 2.0, 4.0, 8.0}) in.blocks[l].by_rows.push_back({r, 1 + fixed / r, 1 + fixed / r});
+    }
+    PlannerOptions o;
+    o.isolate_solver = false;
+    o.time_limit_s = 3;
+    const Plan plan = make_plan(in, o);
+    EXPECT_NEAR(plan.prediction.iteration_s, evaluate_at_rows(in, structure_of(in, plan)).iteration_s, 1e-9)
+        << "seed " << seed;
+    for (const Plan& b : plan.baselines) {
+      if (!b.feasible) continue;
+      EXPECT_LE(plan.prediction.iteration_s, b.prediction.iteration_s * (1 + 1e-9)) << "seed " << seed << " " << b.kind;
+    }
   }
 }
 
