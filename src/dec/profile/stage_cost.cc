@@ -92,7 +92,8 @@ StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, 
       // runtime brings it into the output's, and so do we (worker.cc backward).
       torch::Tensor& out = outs[i];
       torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
-      b[i] = cpu_of([&] {
+      // Blocks without parameters at the model's start have no backward.
+      b[i] = !out.requires_grad() ? 0 : cpu_of([&] {
         s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
       });
       out = torch::Tensor();
@@ -126,6 +127,7 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
     // ready[i]: the CPU clock when block i's output gradient was complete,
     // i.e. when block i's backward starts.
     std::vector<double> f(n), ready(n, 0);
+    std::vector<char> hooked(n, 0);  // block i's output needs a gradient
     torch::Tensor out = x;
     size_t i = 0;
     for (auto& block : *blocks) {
@@ -137,22 +139,28 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
         out.item<double>();
       }
       f[i] = thread_cpu_seconds() - t0;
-      if (i + 1 < n) out.register_hook([&ready, i](const torch::Tensor&) { ready[i] = thread_cpu_seconds(); });
+      if (i + 1 < n && out.requires_grad()) {
+        out.register_hook([&ready, i](const torch::Tensor&) { ready[i] = thread_cpu_seconds(); });
+        hooked[i] = 1;
+      }
       ++i;
     }
     torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
     const double start = thread_cpu_seconds();
-    s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
+    if (out.requires_grad()) s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
     const double end = thread_cpu_seconds();
     blocks->zero_grad(/*set_to_none=*/true);
     double total = end - start;
     for (double t : f) total += t;
     if (!runs.add(total)) continue;
     for (size_t b = 0; b < n; ++b) {
-      const double from = b + 1 < n ? ready[b] : start;  // the last block starts the backward
-      const double to = b > 0 ? ready[b - 1] : end;
+      // The last block starts the backward; it ends in the first block whose
+      // input needs a gradient. Blocks before that have none.
+      const bool has_backward = b + 1 == n ? out.requires_grad() : hooked[b];
+      const double from = b + 1 < n ? ready[b] : start;
+      const double to = b > 0 && hooked[b - 1] ? ready[b - 1] : end;
       fwd[b].push_back(f[b]);
-      bwd[b].push_back(to - from);
+      bwd[b].push_back(has_backward ? to - from : 0);
     }
   }
   std::vector<StageCost> out(n);
