@@ -38,6 +38,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 fail() { echo "FAIL: $*"; exit 1; }
+# Whether stdin has a line matching the pattern. Not `cmd | grep -q`: under
+# pipefail, grep's early exit can kill the writer with SIGPIPE and fail a
+# pipeline that matched (it did, once, with the machine loaded).
+has() { grep "$@" >/dev/null; }
 step() { echo "== $*"; }
 # The root namespace's veths and the dec- namespaces before the test: neither may grow.
 root_veths() { ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | sort; }
@@ -50,16 +54,16 @@ timeout 60 "$tool" up "$spec" || fail "netns-cluster up"
 declare -A degree=([cloud]=1 [edge0]=2 [dev0]=1)
 for n in "${nodes[@]}"; do
   ns="$prefix$n"
-  ip netns list | awk '{print $1}' | grep -qx "$ns" || fail "namespace $ns missing"
+  ip netns list | awk '{print $1}' | has -x "$ns" || fail "namespace $ns missing"
   tbfs=$(tc -n "$ns" qdisc show | grep -c '^qdisc tbf')
   [[ $tbfs -eq ${degree[$n]} ]] || fail "$ns has $tbfs tbf qdiscs, expected ${degree[$n]}"
   # Under each tbf, the queue that lets pure ACKs pass the data (netns-cluster shape()).
   for dev in $(tc -n "$ns" qdisc show | awk '/^qdisc tbf/ {print $5}'); do
-    tc -n "$ns" filter show dev "$dev" parent 10: | grep -q 'flowid 10:10' ||
+    tc -n "$ns" filter show dev "$dev" parent 10: | has 'flowid 10:10' ||
       fail "$ns $dev: no ACK filter under its tbf"
   done
 done
-tc -n "${prefix}dev0" qdisc show | grep -q 'rate 6116Kbit' ||
+tc -n "${prefix}dev0" qdisc show | has 'rate 6116Kbit' ||
   fail "dev0's tbf is not at 5.85 Mbit/s of payload (6116 Kbit/s on the wire)"
 
 step "reachability"
