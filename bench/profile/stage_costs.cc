@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   for (const std::string& r : rows_arg.empty() ? std::vector<std::string>{} : split(rows_arg, ','))
     rows.push_back(std::stoll(r));
 
-  std::printf("%s, profile micro-batch %d, thread CPU ms (profile: wall, per sample x rows)\n",
+  std::printf("%s, profile micro-batch %d, thread CPU ms (profile: per sample at its micro-batch x rows)\n",
               p.model.c_str(), p.micro_batch);
   std::printf("%-9s %5s %10s %10s %10s %10s %8s %8s %8s\n", "stage", "rows", "prof fwd", "prof bwd",
               "task fwd", "task bwd", "fwd", "bwd", "both");

@@ -126,24 +126,19 @@ TEST(ProfileFormat, RejectsBadFilesNamingThem) {
     }
     return std::string("accepted");
   };
+  // The good profile with the first `from` replaced by `to`.
+  auto edited = [&good](const std::string& from, const std::string& to) {
+    std::string text = good;
+    return text.replace(text.find(from), from.size(), to);
+  };
   EXPECT_EQ(where("{"), "p.json");
   EXPECT_EQ(where("[]"), "p.json");
-  std::string bad_version = good;
-  bad_version.replace(bad_version.find("\"format_version\": 1"), 19, "\"format_version\": 9");
-  EXPECT_EQ(where(bad_version), "p.json");
-  std::string negative = good;
-  negative.replace(negative.find("\"fwd_spread\": "), 14, "\"fwd_spread\": -");
-  EXPECT_EQ(where(negative), "p.json: blocks[0]");
+  EXPECT_EQ(where(edited("\"format_version\": 1", "\"format_version\": 9")), "p.json");
+  EXPECT_EQ(where(edited("\"fwd_spread\": ", "\"fwd_spread\": -")), "p.json: blocks[0]");
   // The times at other rows (keys sort: by_rows comes first in a block).
-  std::string negative_rows = good;
-  negative_rows.replace(negative_rows.find("\"fwd_s\": "), 9, "\"fwd_s\": -");
-  EXPECT_EQ(where(negative_rows), "p.json: blocks[0].by_rows[0]");
-  std::string unordered = good;
-  unordered.replace(unordered.find("\"rows\": 2"), 10, "\"rows\": 1");
-  EXPECT_EQ(where(unordered), "p.json: blocks[0].by_rows[1]");
-  std::string missing = good;
-  missing.replace(missing.find("\"bwd_s\""), 7, "\"bwd_x\"");
-  EXPECT_EQ(where(missing), "p.json: blocks[0]");
+  EXPECT_EQ(where(edited("\"fwd_s\": ", "\"fwd_s\": -")), "p.json: blocks[0].by_rows[0]");
+  EXPECT_EQ(where(edited("\"rows\": 2", "\"rows\": 1")), "p.json: blocks[0].by_rows[1]");
+  EXPECT_EQ(where(edited("\"bwd_s\"", "\"bwd_x\"")), "p.json: blocks[0]");
 }
 
 }  // namespace

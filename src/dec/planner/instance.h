@@ -97,6 +97,12 @@ struct Instance {
     return nodes[k].bwd_s[l] * (paths[p].bwd_scale.empty() ? 1 : paths[p].bwd_scale[l]);
   }
   double step_s(int p, int k, int l) const { return fwd_s(p, k, l) + bwd_s(p, k, l); }
+  // Whether some block's per-sample time depends on its task's rows (by_rows).
+  bool has_rows_tables() const {
+    for (const auto& b : blocks)
+      if (!b.by_rows.empty()) return true;
+    return false;
+  }
   // Bytes per sample that cross a hop with `cut` blocks run before it: the raw
   // input (forward only) at cut 0, the activation and its gradient (2 * A)
   // otherwise. A path never has a hop at cut L (its last node runs block L).

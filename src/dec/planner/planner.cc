@@ -143,8 +143,7 @@ class Search {
     unused_.assign(in_.paths.size(), 0);
     SolveOptions bo = base_;
     bo.time_limit_s = std::max(0.2, 0.05 * o_.time_limit_s);
-    baselines_ = compute_baselines(in_, *solver_, bo);
-    const std::vector<Baseline>& baselines = baselines_;
+    const std::vector<Baseline> baselines = compute_baselines(in_, *solver_, bo);
     for (const auto& b : baselines)
       if (b.applicable) consider(b.structure, "baseline " + b.kind);
 
@@ -262,7 +261,6 @@ class Search {
   }
 
   const Structure& best() const { return best_; }
-  const std::vector<Baseline>& baselines() const { return baselines_; }
 
  private:
   const Instance& in_;
@@ -279,7 +277,6 @@ class Search {
   std::string lp_note_;
   bool proven_ = false;
   std::vector<char> unused_;
-  std::vector<Baseline> baselines_;
 };
 
 // `p`, found by a MILP built at other rows, told at its own (`in`): its
@@ -296,11 +293,18 @@ Plan at_own_rows(const Instance& in, const Structure& s, const Plan& p) {
   return q;
 }
 
-// Paths' scales equal (rows.h): the MILP solved at `a`'s rows saw `b`'s too.
+// Paths' per-sample times equal (rows.h): the MILP solved at `a`'s rows saw
+// `b`'s too. No scales read as 1, so a plan at the profile's micro-batch
+// settles the first solve.
 bool same_rows(const Instance& a, const Instance& b) {
   for (size_t p = 0; p < a.paths.size(); ++p) {
-    if (a.paths[p].fwd_scale != b.paths[p].fwd_scale || a.paths[p].bwd_scale != b.paths[p].bwd_scale)
-      return false;
+    for (int k : a.paths[p].nodes) {
+      for (int l = 0; l < a.num_blocks(); ++l) {
+        if (a.fwd_s(static_cast<int>(p), k, l) != b.fwd_s(static_cast<int>(p), k, l) ||
+            a.bwd_s(static_cast<int>(p), k, l) != b.bwd_s(static_cast<int>(p), k, l))
+          return false;
+      }
+    }
   }
   return true;
 }
@@ -313,8 +317,7 @@ Plan make_plan(const Instance& in, const PlannerOptions& options) {
   // The MILP takes per-sample times as fixed; a plan's rows change them
   // (rows.h). Solve at the profile's micro-batch, then at the rows of the plan
   // found, until the plan's rows stay; keep the fastest plan at its own rows.
-  bool rows_matter = false;
-  for (const auto& b : in.blocks) rows_matter = rows_matter || !b.by_rows.empty();
+  const bool rows_matter = in.has_rows_tables();
   PlannerOptions round_options = options;
   if (rows_matter) round_options.time_limit_s = options.time_limit_s / kRowsRounds;
   Instance at = in;
@@ -335,11 +338,12 @@ Plan make_plan(const Instance& in, const PlannerOptions& options) {
   }
   // Each baseline was chosen and compared at the rows of a DEC plan; told at
   // its own it may come out faster. The plan is never predicted slower than one.
-  for (const Plan& b : std::vector<Plan>(best.baselines)) {
+  const std::vector<Plan> baselines = best.baselines;  // best may change below
+  for (const Plan& b : baselines) {
     if (!b.feasible || b.prediction.iteration_s >= best.prediction.iteration_s * (1 - 1e-9)) continue;
-    Plan q = at_own_rows(at_rows(in, structure_of(in, b)), structure_of(in, b), best);
-    q.solver->method = str("baseline ", b.kind, ", at its own rows");
-    best = std::move(q);
+    const Structure s = structure_of(in, b);
+    best = at_own_rows(at_rows(in, s), s, best);
+    best.solver->method = str("baseline ", b.kind, ", at its own rows");
   }
   best.solver->seconds = seconds;
   return best;

@@ -29,9 +29,7 @@ Instance at_rows(const Instance& in, const Structure& s) {
   check_structure(in, s);
   Instance out = in;
   const int L = in.num_blocks();
-  bool any = false;
-  for (const auto& b : in.blocks) any = any || !b.by_rows.empty();
-  if (!any) return out;
+  if (!in.has_rows_tables()) return out;
   for (size_t p = 0; p < in.paths.size(); ++p) {
     const int64_t b = s[p].samples;
     if (b == 0) continue;

@@ -39,8 +39,7 @@ double numel(const model::Shape& s) {
 // warm-up for the allocator).
 double retained_bytes_per_sample(const model::ModelSpec& spec, size_t l, int64_t mb, uint64_t seed,
                                  at::Generator& gen) {
-  torch::nn::Sequential block = spec.build(l, l + 1, seed);
-  block->train();
+  torch::nn::Sequential block = spec.build(l, l + 1, seed);  // in train mode
   double retained = 0;
   for (int r = 0; r < 4; ++r) {
     torch::Tensor x = at::randn(batch_shape(mb, spec.block(l).in_shape), gen);

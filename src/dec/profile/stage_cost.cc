@@ -60,14 +60,50 @@ std::vector<int64_t> input_shape(const model::ModelSpec& spec, size_t begin, int
   return shape;
 }
 
+// A fresh copy of the stage's blocks (spec.build leaves them in train mode).
+torch::nn::Sequential build_stage(const model::ModelSpec& spec, const StageShape& s, uint64_t seed) {
+  DEC_ASSERT(s.begin < s.end && s.end <= spec.num_blocks() && s.rows > 0, "stage [", s.begin, ", ",
+             s.end, ") on ", s.rows, " rows");
+  return spec.build(s.begin, s.end, seed);
+}
+
+// The last stage's loss over its rows, read back to the host as the runtime reads it.
+torch::Tensor summed_loss(const torch::Tensor& out, const torch::Tensor& labels) {
+  torch::Tensor loss = torch::nn::functional::cross_entropy(
+      out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+  loss.item<double>();
+  return loss;
+}
+
+// The gradient the next stage sends for `out`: undefined for the last stage
+// (its loss is a scalar), random otherwise.
+torch::Tensor next_gradient(const StageShape& s, const torch::Tensor& out, at::Generator& gen) {
+  return s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
+}
+
+// The backward from `g`. A gradient arrives from the next stage in the
+// default layout; the runtime brings it into the output's, and so do we
+// (worker.cc backward). Blocks without parameters at the model's start have
+// no backward.
+void backward_from(torch::Tensor& out, const torch::Tensor& g) {
+  if (!out.requires_grad()) return;
+  g.defined() ? out.backward(g.contiguous(out.suggest_memory_format())) : out.backward();
+}
+
+StageCost summary(const std::vector<double>& fwd, const std::vector<double>& bwd) {
+  StageCost c;
+  c.forward_s = median(fwd);
+  c.backward_s = median(bwd);
+  c.forward_spread = spread(fwd, c.forward_s);
+  c.backward_spread = spread(bwd, c.backward_s);
+  return c;
+}
+
 }  // namespace
 
 StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, uint64_t seed,
                              at::Generator& gen, const MeasurePolicy& policy) {
-  DEC_ASSERT(s.begin < s.end && s.end <= spec.num_blocks() && s.rows > 0, "stage [", s.begin, ", ",
-             s.end, ") on ", s.rows, " rows");
-  torch::nn::Sequential blocks = spec.build(s.begin, s.end, seed);
-  blocks->train();
+  torch::nn::Sequential blocks = build_stage(spec, s, seed);
   std::vector<double> fwd, bwd;
   const size_t k = static_cast<size_t>(std::max(1, s.in_flight));
   for (Runs runs(policy); !runs.enough();) {
@@ -79,24 +115,14 @@ StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, 
       torch::Tensor labels = at::randint(spec.num_classes(), {s.rows}, gen, torch::kLong);
       f[i] = cpu_of([&] {
         outs[i] = blocks->forward(x);
-        if (s.loss) {
-          outs[i] = torch::nn::functional::cross_entropy(
-              outs[i], labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-          outs[i].item<double>();
-        }
+        if (s.loss) outs[i] = summed_loss(outs[i], labels);
       });
     }
     double total = 0;
     for (size_t i = 0; i < k; ++i) {
-      // A gradient arrives from the next stage in the default layout; the
-      // runtime brings it into the output's, and so do we (worker.cc backward).
-      torch::Tensor& out = outs[i];
-      torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
-      // Blocks without parameters at the model's start have no backward.
-      b[i] = !out.requires_grad() ? 0 : cpu_of([&] {
-        s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
-      });
-      out = torch::Tensor();
+      const torch::Tensor g = next_gradient(s, outs[i], gen);
+      b[i] = cpu_of([&] { backward_from(outs[i], g); });
+      outs[i] = torch::Tensor();
       total += f[i] + b[i];
     }
     blocks->zero_grad(/*set_to_none=*/true);
@@ -104,20 +130,12 @@ StageCost measure_stage_cost(const model::ModelSpec& spec, const StageShape& s, 
     fwd.insert(fwd.end(), f.begin(), f.end());
     bwd.insert(bwd.end(), b.begin(), b.end());
   }
-  StageCost c;
-  c.forward_s = median(fwd);
-  c.backward_s = median(bwd);
-  c.forward_spread = spread(fwd, c.forward_s);
-  c.backward_spread = spread(bwd, c.backward_s);
-  return c;
+  return summary(fwd, bwd);
 }
 
 std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const StageShape& s,
                                            uint64_t seed, at::Generator& gen, const MeasurePolicy& policy) {
-  DEC_ASSERT(s.begin < s.end && s.end <= spec.num_blocks() && s.rows > 0, "stage [", s.begin, ", ",
-             s.end, ") on ", s.rows, " rows");
-  torch::nn::Sequential blocks = spec.build(s.begin, s.end, seed);
-  blocks->train();
+  torch::nn::Sequential blocks = build_stage(spec, s, seed);
   const size_t n = s.end - s.begin;
   std::vector<std::vector<double>> fwd(n), bwd(n);
   for (Runs runs(policy); !runs.enough();) {
@@ -133,11 +151,7 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
     for (auto& block : *blocks) {
       const double t0 = thread_cpu_seconds();
       out = block.forward(out);
-      if (i + 1 == n && s.loss) {
-        out = torch::nn::functional::cross_entropy(
-            out, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-        out.item<double>();
-      }
+      if (i + 1 == n && s.loss) out = summed_loss(out, labels);
       f[i] = thread_cpu_seconds() - t0;
       if (i + 1 < n && out.requires_grad()) {
         out.register_hook([&ready, i](const torch::Tensor&) { ready[i] = thread_cpu_seconds(); });
@@ -145,9 +159,9 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
       }
       ++i;
     }
-    torch::Tensor g = s.loss ? torch::Tensor() : at::randn(out.sizes(), gen);
+    const torch::Tensor g = next_gradient(s, out, gen);
     const double start = thread_cpu_seconds();
-    if (out.requires_grad()) s.loss ? out.backward() : out.backward(g.contiguous(out.suggest_memory_format()));
+    backward_from(out, g);
     const double end = thread_cpu_seconds();
     blocks->zero_grad(/*set_to_none=*/true);
     double total = end - start;
@@ -164,12 +178,7 @@ std::vector<StageCost> measure_chain_costs(const model::ModelSpec& spec, const S
     }
   }
   std::vector<StageCost> out(n);
-  for (size_t b = 0; b < n; ++b) {
-    out[b].forward_s = median(fwd[b]);
-    out[b].backward_s = median(bwd[b]);
-    out[b].forward_spread = spread(fwd[b], out[b].forward_s);
-    out[b].backward_spread = spread(bwd[b], out[b].backward_s);
-  }
+  for (size_t b = 0; b < n; ++b) out[b] = summary(fwd[b], bwd[b]);
   return out;
 }
 

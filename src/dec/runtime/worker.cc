@@ -269,9 +269,9 @@ void Worker::timed_compute(IterationStats& stats, const Task& t, const char* wha
   const auto t0 = Clock::now();
   compute();
   double dt = seconds_since(t0);
-  const StageShape shape = shape_of(t);
-  if (options_.pacer && shape.begin < shape.end) {
-    const StageCost& cost = costs_.stage(shape);
+  // A relay's pass-through costs nothing to stretch: it has no measured cost.
+  if (options_.pacer && !plan_.paths[t.path].stages[t.stage].empty()) {
+    const StageCost& cost = costs_.stage(shape_of(t));
     dt += options_.pacer->stretch(dt, t.backward ? cost.backward_s : cost.forward_s);
   }
   stats.compute_s += dt;
