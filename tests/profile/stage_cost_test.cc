@@ -24,17 +24,25 @@ TEST(StageCost, ChainSharesAddUpToTheTaskAndLeaveTheJobsRandomStreamAlone) {
   EXPECT_TRUE(torch::equal(torch::randn({4}), expected));
 
   ASSERT_EQ(chain.size(), spec.num_blocks());
-  double sum = 0;
   for (const StageCost& c : chain) {
     EXPECT_GT(c.forward_s, 0);
     EXPECT_GT(c.backward_s, 0);
-    sum += c.forward_s + c.backward_s;
   }
   // The same work timed two ways: medians of CPU time, far apart only if the
-  // shares missed part of the backward or counted some twice.
-  const double whole_s = task.forward_s + task.backward_s;
-  EXPECT_GT(sum, 0.7 * whole_s);
-  EXPECT_LT(sum, 1.4 * whole_s);
+  // shares missed part of the backward or counted some twice. Such a bug shows
+  // in every try; a burst of other work on the machine in one (a ratio of 1.5
+  // under ctest's load once) does not, so a few tries are allowed.
+  auto ratio = [](const std::vector<StageCost>& shares, const StageCost& whole) {
+    double sum = 0;
+    for (const StageCost& c : shares) sum += c.forward_s + c.backward_s;
+    return sum / (whole.forward_s + whole.backward_s);
+  };
+  double r = ratio(chain, task);
+  for (int attempt = 1; attempt < 3 && (r < 0.7 || r > 1.4); ++attempt) {
+    r = ratio(measure_chain_costs(spec, whole, 0, gen, kQuick), measure_stage_cost(spec, whole, 0, gen, kQuick));
+  }
+  EXPECT_GT(r, 0.7);
+  EXPECT_LT(r, 1.4);
   // conv1 (5x5 over 28x28, 6 channels) outweighs fc3 (84 -> 10) both ways.
   EXPECT_GT(chain.front().forward_s, chain.back().forward_s);
   EXPECT_GT(chain.front().backward_s, chain.back().backward_s);

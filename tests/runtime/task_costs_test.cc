@@ -66,7 +66,7 @@ TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
     wo.optimizer = adam();
     wo.pacer = profile::make_speed_pacer(kSpeed);
     Worker worker(plan, spec, world, wo);
-    const StageCost& c = worker.task_costs().stage({0, 4, 8, true, false, 2});  // GPipe: 2 in flight
+    const StageCost& c = worker.task_costs().stage({0, 4, 8, true, false, 1});  // pairs: 1 in flight
     const double expected = (2 * (c.forward_s + c.backward_s) + worker.task_costs().step_s()) / kSpeed;
     for (int s = 0; s < 2; ++s) {
       const IterationStats st = worker.step(data, sampler.batch_indices(s, 16));

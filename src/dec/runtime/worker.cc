@@ -44,6 +44,17 @@ bool early_backward(const PathPlan& path, size_t j) {
   return early;
 }
 
+// True when stage j is the path's only computing stage, and so its last: no
+// other stage waits for its activations or its gradient.
+bool alone(const PathPlan& path, size_t j) {
+  return j + 1 == path.stages.size() && !needs_input_grad(path, j) && !path.stages[j].empty();
+}
+
+// True when each micro-batch's backward on stage j follows its forward at once.
+bool backward_follows_forward(const PathPlan& path, size_t j) {
+  return early_backward(path, j) || alone(path, j);
+}
+
 }  // namespace
 
 struct Worker::Task {
@@ -148,6 +159,7 @@ std::vector<std::string> Worker::owned_block_names() const {
 
 void Worker::build_tasks() {
   using Key = std::tuple<int, size_t, int64_t, int64_t>;  // (phase, path, micro-batch, stage)
+  enum Phase { kRaw = -1, kForward = 0, kAlone = 1, kBackward = 2 };
   struct Keyed {
     Key key;
     Task task;
@@ -165,21 +177,28 @@ void Worker::build_tasks() {
       // computing stage) goes first, so the links start carrying them while this
       // rank computes other paths' stages. Safe for the global order: such a task
       // receives only from an earlier raw stage of its path, which sorts before it.
-      const int forward_phase = (path.stages[j].empty() && !needs_input_grad(path, j)) ? -1 : 0;
+      const int forward_phase = (path.stages[j].empty() && !needs_input_grad(path, j)) ? kRaw : kForward;
       // The last stage's backward needs nothing but its own forward (the loss
       // is here), and a relay behind it nothing but that backward. Where an
       // earlier stage computes and so waits for the gradient, they follow the
       // micro-batch's forward at once, so the gradient starts back while these
       // ranks still have forwards to run: behind them, in the backward phase,
       // an upstream device waited 0.9 s (S2-fast/W2) and 3.7 s (S3/W2) for its
-      // first gradient. A path that nobody waits on keeps the GPipe order,
-      // which is also the pattern `dec profile --speed` times.
+      // first gradient. A path's only computing stage runs the same pairs,
+      // after the forwards that other ranks wait for and before the backwards
+      // that wait for them: its activations are still in cache for the
+      // backward (fmnist-cnn's device-only stage cost 1.10-1.14x as much with
+      // the path's 4 forwards in flight, S3-cat1/W1), and it fills the wait.
       const int64_t jj = static_cast<int64_t>(j);
       const bool early = early_backward(path, j);
+      const bool pairs = alone(path, j);
       for (int64_t k = 0; k < path.micro_batches; ++k) {
-        keyed.push_back({{forward_phase, p, k, 2 * jj}, {false, p, k, j, sizes[k], offset}});
-        keyed.push_back({early ? Key{0, p, k, 2 * last + 1 + (last - jj)} : Key{1, p, k, -jj},
-                         {true, p, k, j, sizes[k], offset}});
+        const Key forward = pairs ? Key{kAlone, p, k, 0} : Key{forward_phase, p, k, 2 * jj};
+        const Key backward = pairs   ? Key{kAlone, p, k, 1}
+                             : early ? Key{kForward, p, k, 2 * last + 1 + (last - jj)}
+                                     : Key{kBackward, p, k, -jj};
+        keyed.push_back({forward, {false, p, k, j, sizes[k], offset}});
+        keyed.push_back({backward, {true, p, k, j, sizes[k], offset}});
         offset += sizes[k];
         for (size_t l = path.stages[j].begin; l < path.stages[j].end; ++l) ++backward_touches_[l];
       }
@@ -188,7 +207,7 @@ void Worker::build_tasks() {
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) { return a.key < b.key; });
   raw_ahead_at_ = keyed.size();
   for (auto& k : keyed) {
-    if (std::get<0>(k.key) == 1 && raw_ahead_at_ == keyed.size()) raw_ahead_at_ = tasks_.size();
+    if (std::get<0>(k.key) > kForward && raw_ahead_at_ == keyed.size()) raw_ahead_at_ = tasks_.size();
     tasks_.push_back(k.task);
   }
   // Messages that no parameter has touched: labels, and samples until a stage computes.
@@ -261,7 +280,7 @@ StageShape Worker::shape_of(const Task& t) const {
   // Under GPipe all the path's forwards run before its backwards: a backward
   // finds its activations evicted, and its cost is measured that way.
   return {st.begin, st.end, t.samples, t.stage + 1 == path.stages.size(),
-          needs_input_grad(path, t.stage), early_backward(path, t.stage) ? 1 : path.micro_batches};
+          needs_input_grad(path, t.stage), backward_follows_forward(path, t.stage) ? 1 : path.micro_batches};
 }
 
 template <typename F>
