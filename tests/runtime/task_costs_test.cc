@@ -44,6 +44,25 @@ TEST(TaskCosts, GrowWithTheWorkAndLeaveTheJobsRandomStreamAlone) {
   EXPECT_EQ(TaskCosts::measure(spec, {small}, {}, adam(), 1).step_s(), 0);  // nothing to step
 }
 
+TEST(TaskCosts, AReferenceScalesEveryCostToTheProfilesMachine) {
+  torch::set_num_threads(1);
+  const model::ModelSpec spec = model::make_model("fmnist-cnn");
+  const StageShape part{0, 2, 8, false, false}, whole{0, 4, 16, true, false, 1};
+  const TaskCosts plain = TaskCosts::measure(spec, {part, whole}, {0, 1, 2, 3}, adam(), 1);
+  const double measured = plain.stage(whole).forward_s + plain.stage(whole).backward_s;
+  // A profile taken on a machine a third as fast.
+  const Reference ref{whole, 3 * measured};
+  const TaskCosts scaled = TaskCosts::measure(spec, {part}, {0, 1, 2, 3}, adam(), 1, &ref);
+  EXPECT_EQ(plain.scale(), 1);
+  EXPECT_NEAR(scaled.stage(whole).forward_s + scaled.stage(whole).backward_s, ref.full_speed_s,
+              1e-9 * ref.full_speed_s);  // the reference costs what the profile says
+  // Every other cost by the same factor: about 3, up to the machine's noise.
+  EXPECT_GT(scaled.scale(), 2);
+  EXPECT_LT(scaled.scale(), 4.5);
+  EXPECT_GT(scaled.stage(part).forward_s, 2 * plain.stage(part).forward_s);
+  EXPECT_GT(scaled.step_s(), 2 * plain.step_s());
+}
+
 TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
   // One rank, the whole model on 16 samples in 2 micro-batches, at a hundredth of
   // a core: slow enough that what a loaded machine adds to a step (late wake-ups

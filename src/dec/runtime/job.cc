@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dec/cluster/load.h"
 #include "dec/comm/group.h"
 #include "dec/core/error.h"
+#include "dec/core/sha256.h"
 #include "dec/core/version.h"
 #include "dec/data/dataset.h"
 #include "dec/data/sampler.h"
@@ -99,7 +102,7 @@ json costs_json(const TaskCosts& costs) {
                       {"input_grad", s.input_grad}, {"in_flight", s.in_flight}, {"forward_s", c.forward_s},
                       {"backward_s", c.backward_s}});
   }
-  return {{"stages", stages}, {"step_s", costs.step_s()}};
+  return {{"stages", stages}, {"step_s", costs.step_s()}, {"scale", costs.scale()}};
 }
 
 json span_json(const std::vector<Span>& spans) {
@@ -112,7 +115,7 @@ json span_json(const std::vector<Span>& spans) {
 
 // Everything rank 0 needs from a rank at the handshake.
 json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double speed,
-           int micro_batch) {
+           const std::optional<profile::ModelProfile>& own) {
   json h = {{"rank", rank},
             {"node", o.rendezvous.node_name},
             {"tier", o.rendezvous.tier},
@@ -120,17 +123,39 @@ json hello(const JobOptions& o, int rank, const model::ModelSpec& spec, double s
             {"model", spec.name()},
             {"model_hash", spec.hash()},
             {"speed", speed}};
-  if (o.plan_path.empty()) {
-    // Auto mode: profile this node, as the emulated node would take it.
-    profile::ProfileOptions po;
-    po.micro_batch = micro_batch;
-    po.optimizer = o.optimizer.kind;
-    po.node = o.rendezvous.node_name;
-    po.seed = o.seed;
-    po.speed = speed;
-    h["profile"] = profile::to_json(profile::measure(spec, po));
-  }
+  if (own) h["profile"] = profile::to_json(*own);
   return h;
+}
+
+// Auto mode: this node's profile, as the emulated node would take it.
+profile::ModelProfile profile_self(const JobOptions& o, const model::ModelSpec& spec, double speed,
+                                   int micro_batch) {
+  profile::ProfileOptions po;
+  po.micro_batch = micro_batch;
+  po.optimizer = o.optimizer.kind;
+  po.node = o.rendezvous.node_name;
+  po.seed = o.seed;
+  po.speed = speed;
+  return profile::measure(spec, po);
+}
+
+// The profile a plan file was made from, for this node (its own, else the
+// plan's reference), when it is still there unchanged and has a whole-model
+// time; emulated costs are calibrated to it (TaskCosts).
+std::optional<profile::ModelProfile> plan_profile(const std::string& plan_path, const std::string& node,
+                                                  const model::ModelSpec& spec) {
+  const planner::Plan plan = planner::load_plan(plan_path);
+  const planner::ProfileRef* pick = nullptr;
+  for (const auto& r : plan.profiles) {
+    if (r.node == node || (r.node.empty() && !pick)) pick = &r;
+  }
+  if (!pick || pick->path.empty() || !std::filesystem::is_regular_file(pick->path) ||
+      sha256_file(pick->path) != pick->sha256) {
+    return std::nullopt;
+  }
+  profile::ModelProfile p = profile::load_profile(pick->path);
+  if (p.model_hash != spec.hash() || p.whole_s <= 0 || p.micro_batch <= 0) return std::nullopt;
+  return p;
 }
 
 // The baseline of `plan` called `kind`, when one is asked for.
@@ -258,7 +283,11 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   }
 
   // Handshake.
-  store.set(str("hello/", rank), hello(o, rank, spec, speed, micro_batch).dump());
+  // The profile this rank's node reports (auto mode) or the plan was made from.
+  std::optional<profile::ModelProfile> own;
+  if (o.plan_path.empty()) own = profile_self(o, spec, speed, micro_batch);
+  store.set(str("hello/", rank), hello(o, rank, spec, speed, own).dump());
+  if (o.emulate && !o.plan_path.empty()) own = plan_profile(o.plan_path, o.rendezvous.node_name, spec);
   ExecPlan plan;
   std::string summary;
   planner::Plan full_plan;  // rank 0: what the metrics' plan event records
@@ -325,6 +354,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   wo.seed = o.seed;
   wo.optimizer = o.optimizer;
   wo.pacer = profile::make_speed_pacer(speed);
+  if (own) wo.reference = whole_model_reference(*own);
   Worker worker(plan, spec, world, wo);
   worker.broadcast_parameters();
 

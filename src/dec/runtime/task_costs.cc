@@ -9,9 +9,17 @@
 
 namespace dec::runtime {
 
+Reference whole_model_reference(const profile::ModelProfile& p) {
+  DEC_ASSERT(p.micro_batch > 0 && p.whole_s > 0 && p.speed > 0, "profile without a whole-model time");
+  // As profiler.cc times it: the loss at the end, no input gradient, one in flight.
+  const StageShape whole{0, p.blocks.size(), p.micro_batch, true, false, 1};
+  return {whole, p.whole_s * p.speed * p.micro_batch};
+}
+
 TaskCosts TaskCosts::measure(const model::ModelSpec& spec, const std::vector<StageShape>& shapes,
                              const std::vector<size_t>& step_blocks,
-                             const optim::OptimizerConfig& optimizer, uint64_t seed) {
+                             const optim::OptimizerConfig& optimizer, uint64_t seed,
+                             const Reference* reference) {
   // Its own generator: the job's random streams stay as they would be at full speed.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   // Two passes over the shapes, each shape's cost the cheaper of its two: a
@@ -22,6 +30,7 @@ TaskCosts TaskCosts::measure(const model::ModelSpec& spec, const std::vector<Sta
   std::set<StageShape> unique;
   for (const StageShape& s : shapes)
     if (s.begin < s.end) unique.insert(s);
+  if (reference) unique.insert(reference->shape);
   TaskCosts costs;
   for (int pass = 0; pass < 2; ++pass) {
     for (const StageShape& s : unique) {
@@ -32,6 +41,15 @@ TaskCosts TaskCosts::measure(const model::ModelSpec& spec, const std::vector<Sta
   }
   const double step0 = profile::measure_step_cost(spec, step_blocks, optimizer, seed, gen);
   costs.step_s_ = std::min(step0, profile::measure_step_cost(spec, step_blocks, optimizer, seed, gen));
+  if (reference) {
+    const StageCost& r = costs.stages_.at(reference->shape);
+    costs.scale_ = reference->full_speed_s / (r.forward_s + r.backward_s);
+    for (auto& [shape, c] : costs.stages_) {
+      c.forward_s *= costs.scale_;
+      c.backward_s *= costs.scale_;
+    }
+    costs.step_s_ *= costs.scale_;
+  }
   return costs;
 }
 

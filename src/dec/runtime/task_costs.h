@@ -13,6 +13,15 @@
 //
 // Measuring on copies leaves the job's parameters, buffers (batch-norm
 // statistics) and random streams untouched.
+//
+// The machine's speed drifts: the same task measured minutes apart differed by
+// up to 10% (mobilenetv2's whole model on 8 samples: 0.88 of its profile in one
+// job, 0.95 in a bench run four minutes later, 2026-11-30). Given the profile
+// the plan was made from, the rank also measures the profile's own whole-model
+// task and scales every cost by the profile's time for it over the measured
+// one: a node's speed is then a fraction of this machine's core as the profile
+// measured it, and only what differs between tasks (rows, stage boundaries,
+// micro-batches in flight) is left to the measurement.
 #pragma once
 
 #include <map>
@@ -20,6 +29,7 @@
 
 #include "dec/model/model.h"
 #include "dec/optim/optimizer.h"
+#include "dec/profile/profile.h"
 #include "dec/profile/stage_cost.h"
 
 namespace dec::runtime {
@@ -28,24 +38,42 @@ namespace dec::runtime {
 using profile::StageCost;
 using profile::StageShape;
 
+// One task shape and what a profile says it costs at full speed.
+struct Reference {
+  StageShape shape;
+  double full_speed_s = 0;  // forward + backward
+};
+
+// The profile's whole-model task (ModelProfile::whole_s at its micro-batch),
+// at full speed whatever speed the profile includes.
+// REQUIRES: p.micro_batch > 0, p.whole_s > 0, p.blocks.size() == spec's blocks.
+Reference whole_model_reference(const profile::ModelProfile& p);
+
 class TaskCosts {
  public:
   TaskCosts() = default;
   // Measures each shape and the optimizer step over `step_blocks` (none: no
   // step) with profile/stage_cost.h's default policy, twice: each cost is the
-  // cheaper of its two measurements (task_costs.cc says why).
+  // cheaper of its two measurements (task_costs.cc says why). With a
+  // reference, measured alongside, every cost is scaled by
+  // reference.full_speed_s over its measured cost.
   static TaskCosts measure(const model::ModelSpec& spec, const std::vector<StageShape>& shapes,
                            const std::vector<size_t>& step_blocks,
-                           const optim::OptimizerConfig& optimizer, uint64_t seed);
+                           const optim::OptimizerConfig& optimizer, uint64_t seed,
+                           const Reference* reference = nullptr);
 
   // REQUIRES: `shape` was measured.
   const StageCost& stage(const StageShape& shape) const;
   double step_s() const { return step_s_; }
   const std::map<StageShape, StageCost>& stages() const { return stages_; }
+  // What the costs were multiplied by: the reference's profile time over its
+  // measured time (1 without a reference).
+  double scale() const { return scale_; }
 
  private:
   std::map<StageShape, StageCost> stages_;
   double step_s_ = 0;
+  double scale_ = 1;
 };
 
 }  // namespace dec::runtime

@@ -131,7 +131,8 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
       std::vector<StageShape> shapes;
       for (const Task& t : tasks_) shapes.push_back(shape_of(t));
       costs_ = TaskCosts::measure(spec_, shapes, optimizer_ ? held_ : std::vector<size_t>{},
-                                  options_.optimizer, options_.seed);
+                                  options_.optimizer, options_.seed,
+                                  options_.reference ? &*options_.reference : nullptr);
     }
     world_.barrier();
   }
@@ -187,8 +188,9 @@ void Worker::build_tasks() {
       // first gradient. A path's only computing stage runs the same pairs,
       // after the forwards that other ranks wait for and before the backwards
       // that wait for them: its activations are still in cache for the
-      // backward (fmnist-cnn's device-only stage cost 1.10-1.14x as much with
-      // the path's 4 forwards in flight, S3-cat1/W1), and it fills the wait.
+      // backward (fmnist-cnn's whole model on 16 samples: 5.97 ms a micro-batch
+      // with the path's 4 forwards in flight, 5.47 ms in pairs), and the pairs
+      // fill this rank's wait for the gradients.
       const int64_t jj = static_cast<int64_t>(j);
       const bool early = early_backward(path, j);
       const bool pairs = alone(path, j);
@@ -278,9 +280,11 @@ StageShape Worker::shape_of(const Task& t) const {
   const PathPlan& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
   // Under GPipe all the path's forwards run before its backwards: a backward
-  // finds its activations evicted, and its cost is measured that way.
+  // finds its activations evicted, and its cost is measured that way. In pairs
+  // (backward_follows_forward) one is in flight.
   return {st.begin, st.end, t.samples, t.stage + 1 == path.stages.size(),
-          needs_input_grad(path, t.stage), backward_follows_forward(path, t.stage) ? 1 : path.micro_batches};
+          needs_input_grad(path, t.stage),
+          backward_follows_forward(path, t.stage) ? 1 : static_cast<int>(path.micro_batches)};
 }
 
 template <typename F>

@@ -7,10 +7,11 @@
 // that a path's last stage (and the relays just before it) run each
 // micro-batch's backward right after its forward when an earlier stage waits
 // for the gradient, and a path's only computing stage runs such pairs between
-// the forward and the backward phase. Each task's inputs come from tasks earlier in that order and
-// sends never block the compute thread (AsyncSender), so the earliest
-// unfinished task of the job can always run: no schedule deadlocks. Gradients
-// of replicated blocks are all-reduced by GradSync as soon as this rank's last
+// the forward and the backward phase. Each task's inputs come from tasks
+// earlier in that order and sends never block the compute thread
+// (AsyncSender), so the earliest unfinished task of the job can always run: no
+// schedule deadlocks. Gradients of replicated blocks are all-reduced by
+// GradSync as soon as this rank's last
 // backward touching them has produced them (GradReadyHooks, at full speed) or
 // has ended (emulated speed), overlapping the rest of backward; then every
 // replica applies the same optimizer step.
@@ -26,6 +27,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -51,6 +53,10 @@ struct WorkerOptions {
   // Stretches this rank's compute to an emulated speed; null = full speed. The
   // Worker then measures its tasks' full-speed costs at construction (TaskCosts).
   std::shared_ptr<profile::ComputePacer> pacer;
+  // With a pacer: the profile's whole-model task, to which the measured costs
+  // are scaled (TaskCosts: the machine's drift since the profile); none: the
+  // costs as measured.
+  std::optional<Reference> reference;
 };
 
 struct IterationStats {
@@ -162,7 +168,7 @@ class Worker {
   std::set<std::pair<int, int>> raw_keys_;   // (peer, tag) of raw inputs this rank receives
   bool prefetch_next_ = false;               // this step re-posts raw receives for the next
   bool raw_sent_ahead_ = false;              // this step's raw sources were sent by the last one
-  size_t raw_ahead_at_ = 0;                  // tasks_ index where the backward phase starts
+  size_t raw_ahead_at_ = 0;                  // tasks_ index where the forward phase ends
   std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
