@@ -140,8 +140,8 @@ profile::ModelProfile profile_self(const JobOptions& o, const model::ModelSpec& 
 }
 
 // The profile a plan file was made from, for this node (its own, else the
-// plan's reference), when it is still there unchanged and has a whole-model
-// time; emulated costs are calibrated to it (TaskCosts).
+// plan's reference), when it is still there unchanged and has block times;
+// emulated costs are calibrated to it (TaskCosts).
 std::optional<profile::ModelProfile> plan_profile(const std::string& plan_path, const std::string& node,
                                                   const model::ModelSpec& spec) {
   const planner::Plan plan = planner::load_plan(plan_path);
@@ -154,7 +154,7 @@ std::optional<profile::ModelProfile> plan_profile(const std::string& plan_path, 
     return std::nullopt;
   }
   profile::ModelProfile p = profile::load_profile(pick->path);
-  if (p.model_hash != spec.hash() || p.whole_s <= 0 || p.micro_batch <= 0) return std::nullopt;
+  if (p.model_hash != spec.hash() || p.block_sum_s() <= 0 || p.micro_batch <= 0) return std::nullopt;
   return p;
 }
 

@@ -10,10 +10,11 @@
 namespace dec::runtime {
 
 Reference whole_model_reference(const profile::ModelProfile& p) {
-  DEC_ASSERT(p.micro_batch > 0 && p.whole_s > 0 && p.speed > 0, "profile without a whole-model time");
-  // As profiler.cc times it: the loss at the end, no input gradient, one in flight.
+  DEC_ASSERT(p.micro_batch > 0 && p.block_sum_s() > 0 && p.speed > 0, "profile without block times");
+  // As profiler.cc times it: the loss at the end, no input gradient, one in
+  // flight. Its cost as the planner counts it: the blocks' shares, summed.
   const StageShape whole{0, p.blocks.size(), p.micro_batch, true, false, 1};
-  return {whole, p.whole_s * p.speed * p.micro_batch};
+  return {whole, p.block_sum_s() * p.speed * p.micro_batch};
 }
 
 TaskCosts TaskCosts::measure(const model::ModelSpec& spec, const std::vector<StageShape>& shapes,

@@ -19,9 +19,9 @@
 // job, 0.95 in a bench run four minutes later, 2026-11-30). Given the profile
 // the plan was made from, the rank also measures the profile's own whole-model
 // task and scales every cost by the profile's time for it over the measured
-// one: a node's speed is then a fraction of this machine's core as the profile
-// measured it, and only what differs between tasks (rows, stage boundaries,
-// micro-batches in flight) is left to the measurement.
+// one: the node then takes for the whole model what its profile says, and only
+// what differs between tasks (rows, stage boundaries, micro-batches in flight)
+// is left to the measurement.
 #pragma once
 
 #include <map>
@@ -44,9 +44,11 @@ struct Reference {
   double full_speed_s = 0;  // forward + backward
 };
 
-// The profile's whole-model task (ModelProfile::whole_s at its micro-batch),
-// at full speed whatever speed the profile includes.
-// REQUIRES: p.micro_batch > 0, p.whole_s > 0, p.blocks.size() == spec's blocks.
+// The profile's whole-model task at its micro-batch, costed as the planner
+// costs it (its blocks' times summed; ModelProfile::whole_s, the same task
+// timed whole, differs by block_sum_ratio: 0.95-1.0), at full speed whatever
+// speed the profile includes.
+// REQUIRES: p.micro_batch > 0, p.block_sum_s() > 0, p.blocks.size() == spec's blocks.
 Reference whole_model_reference(const profile::ModelProfile& p);
 
 class TaskCosts {

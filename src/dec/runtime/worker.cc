@@ -160,7 +160,7 @@ std::vector<std::string> Worker::owned_block_names() const {
 
 void Worker::build_tasks() {
   using Key = std::tuple<int, size_t, int64_t, int64_t>;  // (phase, path, micro-batch, stage)
-  enum Phase { kRaw = -1, kForward = 0, kAlone = 1, kBackward = 2 };
+  enum Phase { kRaw = -1, kFeed = 0, kAlone = 1, kForward = 2, kBackward = 3 };
   struct Keyed {
     Key key;
     Task task;
@@ -178,19 +178,23 @@ void Worker::build_tasks() {
       // computing stage) goes first, so the links start carrying them while this
       // rank computes other paths' stages. Safe for the global order: such a task
       // receives only from an earlier raw stage of its path, which sorts before it.
-      const int forward_phase = (path.stages[j].empty() && !needs_input_grad(path, j)) ? kRaw : kForward;
+      const int forward_phase = !needs_input_grad(path, j) ? (path.stages[j].empty() ? kRaw : kFeed) : kForward;
       // The last stage's backward needs nothing but its own forward (the loss
       // is here), and a relay behind it nothing but that backward. Where an
       // earlier stage computes and so waits for the gradient, they follow the
       // micro-batch's forward at once, so the gradient starts back while these
       // ranks still have forwards to run: behind them, in the backward phase,
       // an upstream device waited 0.9 s (S2-fast/W2) and 3.7 s (S3/W2) for its
-      // first gradient. A path's only computing stage runs the same pairs,
-      // after the forwards that other ranks wait for and before the backwards
-      // that wait for them: its activations are still in cache for the
-      // backward (fmnist-cnn's whole model on 16 samples: 5.97 ms a micro-batch
-      // with the path's 4 forwards in flight, 5.47 ms in pairs), and the pairs
-      // fill this rank's wait for the gradients.
+      // first gradient. A path's only computing stage runs the same pairs
+      // (its activations are still in cache for the backward: fmnist-cnn's
+      // whole model on 16 samples cost 5.97 ms a micro-batch with the path's 4
+      // forwards in flight, 5.47 ms in pairs). Of what a rank can run at once,
+      // the forwards that others wait for (a path's first computing stage) go
+      // first, then these pairs, which nobody waits for; then what waits for
+      // others. After the forwards that wait for a device, an edge's own path
+      // delayed the device's first gradient by 1.7 s (S3/W2, 2026-11-30: 18.8 s
+      // per iteration measured against 16.3 predicted); first, they fill the
+      // edge's wait for the device's first activation.
       const int64_t jj = static_cast<int64_t>(j);
       const bool early = early_backward(path, j);
       const bool pairs = alone(path, j);

@@ -6,8 +6,8 @@
 // micro-batch, stage), sources that only forward raw samples first — except
 // that a path's last stage (and the relays just before it) run each
 // micro-batch's backward right after its forward when an earlier stage waits
-// for the gradient, and a path's only computing stage runs such pairs between
-// the forward and the backward phase. Each task's inputs come from tasks
+// for the gradient, and a path's only computing stage runs such pairs after the
+// forwards that others wait for and before those that wait for others. Each task's inputs come from tasks
 // earlier in that order and sends never block the compute thread
 // (AsyncSender), so the earliest unfinished task of the job can always run: no
 // schedule deadlocks. Gradients of replicated blocks are all-reduced by
