@@ -178,7 +178,8 @@ void Worker::build_tasks() {
       // computing stage) goes first, so the links start carrying them while this
       // rank computes other paths' stages. Safe for the global order: such a task
       // receives only from an earlier raw stage of its path, which sorts before it.
-      const int forward_phase = !needs_input_grad(path, j) ? (path.stages[j].empty() ? kRaw : kFeed) : kForward;
+      const int forward_phase =
+          needs_input_grad(path, j) ? kForward : (path.stages[j].empty() ? kRaw : kFeed);
       // The last stage's backward needs nothing but its own forward (the loss
       // is here), and a relay behind it nothing but that backward. Where an
       // earlier stage computes and so waits for the gradient, they follow the

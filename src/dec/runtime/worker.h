@@ -7,14 +7,14 @@
 // that a path's last stage (and the relays just before it) run each
 // micro-batch's backward right after its forward when an earlier stage waits
 // for the gradient, and a path's only computing stage runs such pairs after the
-// forwards that others wait for and before those that wait for others. Each task's inputs come from tasks
-// earlier in that order and sends never block the compute thread
-// (AsyncSender), so the earliest unfinished task of the job can always run: no
-// schedule deadlocks. Gradients of replicated blocks are all-reduced by
-// GradSync as soon as this rank's last
-// backward touching them has produced them (GradReadyHooks, at full speed) or
-// has ended (emulated speed), overlapping the rest of backward; then every
-// replica applies the same optimizer step.
+// forwards that others wait for and before those that wait for others. Each
+// task's inputs come from tasks earlier in that order and sends never block the
+// compute thread (AsyncSender), so the earliest unfinished task of the job can
+// always run: no schedule deadlocks. Gradients of replicated blocks are
+// all-reduced by GradSync as soon as this rank's last backward touching them
+// has produced them (GradReadyHooks, at full speed) or has ended (emulated
+// speed), overlapping the rest of backward; then every replica applies the
+// same optimizer step.
 //
 // Semantics: loss = sum of cross-entropy over the B samples / B, so one
 // iteration equals single-node training on the same B samples up to
