@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Predicted iteration times of DEC's plan and every baseline for each scenario of
-# ../shared/SCENARIOS.md and workloads W1-W3, from profiles measured on this machine
+# docs/scenarios.md and workloads W1-W3 (docs/workloads.md), from profiles measured on this machine
 # (one thread: speed 1 = one core; node speeds come from the scenario files).
 #
 #   bench/scenarios/plan_table.sh [OUT_DIR]     (default out/plan_table)
@@ -11,14 +11,26 @@ out="${1:-$root/out/plan_table}"
 mkdir -p "$out"
 export OPENBLAS_NUM_THREADS=1
 
-# workload: model, input, global batch, profiler micro-batch (B / 4 micro-batches)
-declare -A model=([W1]=fmnist-cnn [W2]=mobilenetv2 [W3]=lenet5)
-declare -A input=([W1]=1x28x28 [W2]=3x96x96 [W3]=1x28x28)
-declare -A batch=([W1]=64 [W2]=32 [W3]=64)
-declare -A micro=([W1]=16 [W2]=8 [W3]=16)
+# workload: model, input, global batch, profiler micro-batch (B / 4 micro-batches),
+# from the one table of the workloads (scenarios/workloads.yaml).
+declare -A model input batch micro
+workloads=()
+defs="$(/usr/bin/python3 - "$root/scenarios/workloads.yaml" <<'PY'
+import shlex, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+if doc.get("format_version") != 1:
+    sys.exit(f"{sys.argv[1]}: format_version {doc.get('format_version')}, this script reads 1")
+for w in doc["workloads"]:
+    i = w["id"]
+    print(f"workloads+=({i}) model[{i}]={shlex.quote(w['model'])} input[{i}]={shlex.quote(w['input'])}"
+          f" batch[{i}]={int(w['batch'])} micro[{i}]={int(w['micro_batch'])}")
+PY
+)"
+eval "$defs"
 
-# A profile per workload and emulated speed (dec profile --speed: block times at
-# full speed divided by it, plus the task overhead an emulated node pays).
+# A profile per workload and emulated speed: `dec profile --speed v` times the
+# blocks at full speed and divides the times by v, which is what an emulated
+# node of speed v takes; nothing is added per task.
 profile() {  # workload speed -> path
   local w=$1 v=$2 f
   if [[ $v == 1 ]]; then f="$out/$w.profile.json"; else f="$out/$w.speed-$v.profile.json"; fi
@@ -29,9 +41,11 @@ profile() {  # workload speed -> path
 }
 
 for s in S1 S2 S2-fast S3 S3-cat1 S4a S4b; do
-  for w in W1 W2 W3; do
+  for w in "${workloads[@]}"; do
     sed -E "s/^(  batch: )[0-9]+/\1${batch[$w]}/" "$root/scenarios/$s.yaml" >"$out/$s.$w.yaml"
-    # Each node slower than 1 names the profile measured at its speed.
+    # Each node slower than 1 names the profile made at its speed, which the planner
+    # then uses instead of the speed-1 profile scaled by the speed: the same times
+    # up to the noise between the two profiling runs (docs/cluster.md, nodes[].profile).
     for v in $(grep -oE 'speed: *[0-9.]+' "$root/scenarios/$s.yaml" | grep -oE '[0-9.]+$' | sort -u); do
       [[ $v == 1 ]] && continue
       sed -i -E "s#(speed: *${v//./\\.})([,}])#\1, profile: $(profile "$w" "$v")\2#" "$out/$s.$w.yaml"

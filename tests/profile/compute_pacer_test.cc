@@ -1,4 +1,4 @@
-// The emulated compute speed (DESIGN.md "Emulation"): a stretched compute
+// The emulated compute speed (docs/runtime.md, emulation): a stretched compute
 // takes its emulated time.
 #include "dec/profile/compute_pacer.h"
 

@@ -1,4 +1,4 @@
-// Emulation (DESIGN.md "Emulation"): the cluster spec's speeds, links and
+// Emulation (docs/runtime.md): the cluster spec's speeds, links and
 // routes reach the pacer and the shaper.
 #include "dec/runtime/emulation.h"
 

@@ -1,4 +1,4 @@
-// Emulated compute (DESIGN.md "Emulation"): an emulated rank's tasks take their
+// Emulated compute (docs/runtime.md, emulation): an emulated rank's tasks take their
 // full-speed cost / speed, and measuring those costs changes nothing in the job.
 #include "dec/runtime/task_costs.h"
 

@@ -1,4 +1,4 @@
-// Distributed execution equals single-node training (DESIGN.md "The runtime"):
+// Distributed execution equals single-node training (docs/runtime.md):
 // for several plan shapes, after 5 SGD+momentum iterations every parameter
 // equals the single-node reference within 1e-5 and all replicas of a block are
 // bit-identical. Ranks run as threads over loopback c10d (Gloo).

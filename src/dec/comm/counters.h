@@ -1,5 +1,5 @@
 // Traffic and time counters, so the runtime can report bytes per link and the
-// seconds each rank spent blocked in communication (DESIGN.md metrics.jsonl).
+// seconds each rank spent blocked in communication (docs/metrics.md).
 //
 // One Counters object is shared by a world Group and all its sub-groups; peers
 // are keyed by global rank. Byte counts are what DEC handed to the transport

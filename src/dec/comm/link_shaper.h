@@ -1,4 +1,4 @@
-// Link emulation (DESIGN.md "Emulation"): on one machine every link is loopback, so
+// Link emulation (docs/comm.md, "Link emulation"): on one machine every link is loopback, so
 // the point-to-point layer asks a LinkShaper what the emulated network would do
 // with a message: when it has left the sender and when it arrives.
 //

@@ -1,4 +1,5 @@
-// Models as chains of named blocks: the unit of partition (DESIGN.md "block").
+// Models as chains of named blocks. A block is the unit of partition: the
+// planner places whole blocks, never part of one (docs/plan.md).
 //
 // A ModelSpec describes a model for one input shape and class count without
 // allocating it. build(begin, end, seed) instantiates the contiguous range of

@@ -1,4 +1,4 @@
-// Emulated compute speed (DESIGN.md "Emulation"): the seam through which a
+// Emulated compute speed (docs/runtime.md, emulation): the seam through which a
 // rank's compute is stretched to a slower node's speed.
 //
 // After a piece of compute, the executor calls stretch(wall_s, cpu_s) with the

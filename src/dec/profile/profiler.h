@@ -1,5 +1,5 @@
 // The block profiler: measures, on this machine, what the planner needs per
-// block (DESIGN.md "The planner", inputs): forward and backward seconds per
+// block (docs/profile.md, the planner's inputs): forward and backward seconds per
 // sample at a micro-batch size, the optimizer step's seconds per iteration,
 // activation bytes, parameter and optimizer bytes.
 //
