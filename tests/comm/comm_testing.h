@@ -1,13 +1,18 @@
 // Helpers for the comm tests: ranks as threads over a TCPStore on 127.0.0.1 with a
-// port picked by the kernel, a fake clock, timing.
+// port picked by the kernel, fake clocks, timing.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <future>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +51,7 @@ inline void leave(Rendezvous& rv) {
     }
     for (int r = 1; r < rv.world_size(); ++r)
       store.wait({"test/left/" + std::to_string(r)}, std::chrono::seconds(20));
-  } catch (...) {
+  } catch (...) {  // best effort: a rank that cannot say goodbye has already failed its body
   }
 }
 
@@ -86,7 +91,7 @@ inline std::vector<std::exception_ptr> run_ranks(
         if (r == 0) {
           try {
             port_promise.set_value(0);  // unblock the others if rank 0 failed early
-          } catch (...) {
+          } catch (...) {  // it listened before failing: the others have their port
           }
         }
       }
@@ -124,6 +129,53 @@ class FakeClock final : public Clock {
 
  private:
   double now_ = 1000.0;
+};
+
+// A logical clock for tests with several threads: time moves only when the test
+// says so, and a thread that sleeps waits until it does. The test advances it
+// to the next time it expects threads to wake at, once they are all asleep, so
+// every time read is exact and no assertion depends on how fast the machine is.
+class ManualClock final : public Clock {
+ public:
+  double now() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void sleep_until(double t) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (t <= now_) return;
+    const auto it = asleep_.insert(t);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return now_ >= t; });
+    asleep_.erase(it);
+  }
+  // Waits until `count` threads sleep until `t` (within 1 ns), then moves the
+  // clock there. False if they are not all asleep within `patience` (real time:
+  // a guard against a hang, never a measurement); the clock then jumps far
+  // ahead so that every sleeper wakes and the test can end.
+  bool advance_when_asleep(double t, int count,
+                           std::chrono::seconds patience = std::chrono::seconds(60)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    double latest = now_;  // the latest of their times: all of them wake
+    const bool all = cv_.wait_for(lock, patience, [&] {
+      int n = 0;
+      for (const double s : asleep_) {
+        if (std::abs(s - t) >= 1e-9 || s <= now_) continue;
+        ++n;
+        latest = std::max(latest, s);
+      }
+      return n >= count;
+    });
+    now_ = all ? latest : 1e9;
+    cv_.notify_all();
+    return all;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::multiset<double> asleep_;  // GUARDED_BY(mu_): the times sleepers wait for
+  double now_ = 0;                // GUARDED_BY(mu_)
 };
 
 }  // namespace dec::comm::testing

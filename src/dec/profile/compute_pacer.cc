@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <utility>
 
 #include "dec/core/error.h"
 
@@ -13,16 +14,17 @@ namespace dec::profile {
 namespace {
 class SpeedPacer final : public ComputePacer {
  public:
-  explicit SpeedPacer(double speed) : speed_(speed) {}
+  SpeedPacer(double speed, std::function<void(double)> sleep) : speed_(speed), sleep_(std::move(sleep)) {}
   double stretch(double wall_s, double cpu_s) override {
     const double extra = cpu_s / speed_ - wall_s;
     if (extra <= 0) return 0;
-    std::this_thread::sleep_for(std::chrono::duration<double>(extra));
+    sleep_(extra);
     return extra;
   }
 
  private:
   double speed_;
+  std::function<void(double)> sleep_;
 };
 }  // namespace
 
@@ -32,9 +34,13 @@ void check_speed(double speed) {
 }
 
 std::shared_ptr<ComputePacer> make_speed_pacer(double speed) {
+  return make_speed_pacer(speed, [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); });
+}
+
+std::shared_ptr<ComputePacer> make_speed_pacer(double speed, std::function<void(double)> sleep) {
   check_speed(speed);
   if (speed == 1) return nullptr;
-  return std::make_shared<SpeedPacer>(speed);
+  return std::make_shared<SpeedPacer>(speed, std::move(sleep));
 }
 
 double thread_cpu_seconds() {

@@ -12,6 +12,7 @@
 // `--emulate` sets.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 namespace dec::profile {
@@ -28,6 +29,8 @@ void check_speed(double speed);
 
 // speed in (0, 1]: 1 never sleeps (returns null). Throws as check_speed.
 std::shared_ptr<ComputePacer> make_speed_pacer(double speed);
+// The same, sleeping through `sleep` (seconds; the seam tests replace).
+std::shared_ptr<ComputePacer> make_speed_pacer(double speed, std::function<void(double)> sleep);
 
 // CPU time of the calling thread, in seconds.
 double thread_cpu_seconds();
