@@ -62,7 +62,7 @@ class ProcessFault : public ::testing::Test {
       int rc = 1;
       try {
         rc = body();
-      } catch (...) {
+      } catch (...) {  // the child reports through its pipe; exit code 1 says it threw
       }
       ::_exit(rc);
     }

@@ -28,6 +28,18 @@ std::string strip_location(std::string m) {
   return m;
 }
 
+// Whether `e` is a T. Only asks: the caller handles `e` whatever it is.
+template <typename T>
+bool holds(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const T&) {
+    return true;
+  } catch (...) {  // any other type: not a T
+    return false;
+  }
+}
+
 }  // namespace
 
 Failure classify(const std::string& message) {
@@ -60,26 +72,16 @@ std::string engine_message(const std::exception_ptr& e) {
     return strip_location(err.what_without_backtrace());
   } catch (const std::exception& err) {
     return strip_location(err.what());
-  } catch (...) {
+  } catch (...) {  // a type of no known base carries no message to name
     return "unknown exception";
   }
 }
 
 void rethrow_as_dec(const std::exception_ptr& e, const std::string& what, const std::string& where,
                     const std::string& timeout_note) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const dec::Error&) {
-    throw;
-  } catch (...) {
-  }
-  bool io = false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const ::gloo::IoException&) {
-    io = true;
-  } catch (...) {
-  }
+  if (holds<dec::Error>(e)) std::rethrow_exception(e);
+  // Gloo raises IoException only for transport failures: the peer is unreachable.
+  const bool io = holds<::gloo::IoException>(e);
   const std::string message = engine_message(e);
   const std::string& why = message;
   switch (classify(message)) {
@@ -88,7 +90,6 @@ void rethrow_as_dec(const std::exception_ptr& e, const std::string& what, const 
     case Failure::kPeerLost:
       throw PeerLost(what, where, why);
     case Failure::kOther:
-      // Gloo raises IoException only for transport failures: the peer is unreachable.
       if (io) throw PeerLost(what, where, why);
       throw Error(what, where, why);
   }
