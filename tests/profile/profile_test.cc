@@ -106,14 +106,43 @@ TEST(ProfileFormat, RoundTripsAndScales) {
   EXPECT_NEAR(slow.blocks[0].opt_s, p.blocks[0].opt_s * 10, 1e-15);
   EXPECT_NEAR(slow.blocks[0].by_rows[0].bwd_s, p.blocks[0].by_rows[0].bwd_s * 10, 1e-15);
   EXPECT_DOUBLE_EQ(slow.speed, 0.1);
-  // Profiles written before opt_s existed load with zeros; the task_s of
-  // 2026-11's emulated profiles is read past.
+}
+
+TEST(ProfileFormat, WritesTheCurrentVersionAndReadsThePreviousOne) {
+  const ModelProfile p = measure_small("mlp");
   nlohmann::json j = nlohmann::json::parse(to_json(p));
-  j["task_s"] = 0.01;
-  for (auto& b : j["blocks"]) b.erase("opt_s");
-  ModelProfile old = from_json(j.dump(), "old.json");
+  EXPECT_EQ(j["format_version"], kProfileFormatVersion);
+  EXPECT_EQ(from_json(j.dump(), "v2.json").format_version, 2);
+  // Version 2 requires opt_s.
+  nlohmann::json no_opt = j;
+  no_opt["blocks"][0].erase("opt_s");
+  EXPECT_THROW(from_json(no_opt.dump(), "v2.json"), CorruptFile);
+  // Version 1 files may leave opt_s out (read as 0) and carry the task_s that
+  // emulated profiles once had (read past).
+  no_opt["format_version"] = 1;
+  no_opt["task_s"] = 0.01;
+  const ModelProfile old = from_json(no_opt.dump(), "v1.json");
+  EXPECT_EQ(old.format_version, 1);
   EXPECT_EQ(old.blocks[0].opt_s, 0);
   EXPECT_EQ(old.blocks[0].fwd_s, p.blocks[0].fwd_s);
+  EXPECT_EQ(old.blocks[1].opt_s, p.blocks[1].opt_s);
+  // Saved again, it is a version 2 file.
+  EXPECT_EQ(nlohmann::json::parse(to_json(old))["format_version"], kProfileFormatVersion);
+}
+
+TEST(ProfileFormat, RefusesAnUnknownVersionInOneLine) {
+  nlohmann::json j = nlohmann::json::parse(to_json(measure_small("mlp")));
+  for (int version : {0, 3, 9}) {
+    j["format_version"] = version;
+    try {
+      from_json(j.dump(), "w1.json");
+      ADD_FAILURE() << "accepted version " << version;
+    } catch (const CorruptFile& e) {
+      EXPECT_EQ(std::string(e.what()),
+                str("unsupported profile format (w1.json): format_version ", version,
+                    "; this dec reads 1 to 2"));
+    }
+  }
 }
 
 TEST(ProfileFormat, RejectsBadFilesNamingThem) {
@@ -133,7 +162,7 @@ TEST(ProfileFormat, RejectsBadFilesNamingThem) {
   };
   EXPECT_EQ(where("{"), "p.json");
   EXPECT_EQ(where("[]"), "p.json");
-  EXPECT_EQ(where(edited("\"format_version\": 1", "\"format_version\": 9")), "p.json");
+  EXPECT_EQ(where(edited("\"format_version\": 2", "\"format_version\": 9")), "p.json");
   EXPECT_EQ(where(edited("\"fwd_spread\": ", "\"fwd_spread\": -")), "p.json: blocks[0]");
   // The times at other rows (keys sort: by_rows comes first in a block).
   EXPECT_EQ(where(edited("\"fwd_s\": ", "\"fwd_s\": -")), "p.json: blocks[0].by_rows[0]");

@@ -24,7 +24,7 @@ double ModelProfile::block_sum_s() const {
 
 std::string to_json(const ModelProfile& p) {
   json j;
-  j["format_version"] = p.format_version;
+  j["format_version"] = kProfileFormatVersion;
   j["model"] = p.model;
   j["model_hash"] = p.model_hash;
   j["input_shape"] = p.input_shape;
@@ -91,8 +91,9 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
   DEC_CHECK(j.is_object(), CorruptFile, "invalid profile", where, "top level must be an object");
   ModelProfile p;
   p.format_version = field<int>(j, "format_version", where);
-  DEC_CHECK(p.format_version == kProfileFormatVersion, CorruptFile, "unsupported profile", where,
-            "format_version ", p.format_version, ", this dec reads ", kProfileFormatVersion);
+  DEC_CHECK(p.format_version >= kOldestProfileFormatVersion && p.format_version <= kProfileFormatVersion,
+            CorruptFile, "unsupported profile format", where, "format_version ", p.format_version,
+            "; this dec reads ", kOldestProfileFormatVersion, " to ", kProfileFormatVersion);
   p.model = field<std::string>(j, "model", where);
   p.model_hash = field<std::string>(j, "model_hash", where);
   p.input_shape = field<std::vector<int64_t>>(j, "input_shape", where);
@@ -107,8 +108,8 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
   p.optimizer = field<std::string>(j, "optimizer", where);
   p.whole_s = number(j, "whole_s", where);
   p.block_sum_ratio = number(j, "block_sum_ratio", where);
-  // Profiles of 2026-11 may carry "task_s", what emulation then cost per task
-  // beyond the blocks; emulation no longer costs it (runtime/task_costs.h).
+  // Version 1 profiles written with --speed may carry "task_s" (a per-task
+  // overhead that emulation no longer costs, runtime/task_costs.h): read past.
   const json& blocks = j.contains("blocks") ? j["blocks"] : json();
   DEC_CHECK(blocks.is_array() && !blocks.empty(), CorruptFile, "invalid profile", where,
             "'blocks' must be a non-empty array");
@@ -121,13 +122,14 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
     bp.bwd_s = number(b, "bwd_s", bw);
     bp.fwd_spread = number(b, "fwd_spread", bw);
     bp.bwd_spread = number(b, "bwd_spread", bw);
-    if (b.contains("opt_s")) bp.opt_s = number(b, "opt_s", bw);  // optional: added later in version 1
+    // Version 1 profiles may leave opt_s out (it came later in version 1): 0.
+    if (p.format_version >= 2 || b.contains("opt_s")) bp.opt_s = number(b, "opt_s", bw);
     bp.out_bytes = number(b, "out_bytes", bw);
     bp.saved_bytes = number(b, "saved_bytes", bw);
     bp.param_bytes = number(b, "param_bytes", bw);
     bp.optim_bytes = number(b, "optim_bytes", bw);
     bp.flops = number(b, "flops", bw);
-    if (b.contains("by_rows")) {  // optional: added later in version 1
+    if (b.contains("by_rows")) {  // optional in every version
       DEC_CHECK(b["by_rows"].is_array(), CorruptFile, "invalid profile", bw, "'by_rows' must be an array");
       for (size_t r = 0; r < b["by_rows"].size(); ++r) {
         const json& at = b["by_rows"][r];

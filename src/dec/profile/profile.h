@@ -1,5 +1,5 @@
 // A model's block profile: what the planner needs to know about each block,
-// measured on one node (docs/profile.md specifies the JSON, format_version 1).
+// measured on one node (docs/profile.md specifies the JSON and its versions).
 //
 // This header does not depend on LibTorch: the planner reads profiles as numbers.
 // All per-sample quantities are for one sample at the profiled micro-batch size.
@@ -11,7 +11,10 @@
 
 namespace dec::profile {
 
-inline constexpr int kProfileFormatVersion = 1;
+// The version this dec writes, and the oldest it still reads (docs/profile.md,
+// version history): version 1 differs only in leaving out opt_s.
+inline constexpr int kProfileFormatVersion = 2;
+inline constexpr int kOldestProfileFormatVersion = 1;
 
 struct BlockProfile {
   std::string name;
@@ -20,15 +23,16 @@ struct BlockProfile {
   double fwd_spread = 0;     // (max - min) / median of the forward repeats
   double bwd_spread = 0;     // same for backward
   double opt_s = 0;          // the optimizer's step over this block's parameters, seconds
-                             // per iteration (whatever the batch); 0 in older profiles
+                             // per iteration (whatever the batch); 0 when a version 1
+                             // profile leaves it out
   double out_bytes = 0;      // A[l]: output activation bytes per sample
   double saved_bytes = 0;    // R[l]: activation bytes per sample kept for backward
   double param_bytes = 0;    // W[l]
   double optim_bytes = 0;    // S[l]: optimizer state bytes for the profiled optimizer
   double flops = 0;          // forward FLOPs per sample (multiply-add = 2)
   // The same per-sample times measured at other numbers of rows per task,
-  // rows ascending, the profile's micro-batch among them; empty in profiles
-  // that predate them (the planner then takes per-sample times as constant).
+  // rows ascending, the profile's micro-batch among them; empty when the file
+  // leaves them out (the planner then takes per-sample times as constant).
   struct AtRows {
     int64_t rows = 0;
     double fwd_s = 0, bwd_s = 0;
@@ -37,7 +41,7 @@ struct BlockProfile {
 };
 
 struct ModelProfile {
-  int format_version = kProfileFormatVersion;
+  int format_version = kProfileFormatVersion;  // the version of the file it was read from
   std::string model;                // zoo name, e.g. "fmnist-cnn"
   std::string model_hash;           // model::ModelSpec::hash()
   std::vector<int64_t> input_shape; // per sample, e.g. {1, 28, 28}
@@ -58,8 +62,12 @@ struct ModelProfile {
   double block_sum_s() const;
 };
 
-// JSON text <-> struct. Parsing validates the format version, required fields,
-// finite non-negative numbers; errors are CorruptFile naming `where` (a path).
+// JSON text <-> struct. to_json writes kProfileFormatVersion, whatever
+// format_version says (the struct holds the current fields). Parsing reads
+// versions kOldestProfileFormatVersion to kProfileFormatVersion and
+// validates required fields and finite non-negative numbers; errors are
+// CorruptFile naming `where` (a path), one line each:
+//   unsupported profile format (<where>): format_version 9; this dec reads 1 to 2
 std::string to_json(const ModelProfile& p);
 ModelProfile from_json(const std::string& text, const std::string& where);
 ModelProfile load_profile(const std::string& path);
