@@ -128,9 +128,13 @@ ClusterSpec parse_cluster(const std::string& yaml_text, const std::string& file)
   }
   Field top{root, "", &file};
   DEC_CHECK(root.IsMap(), ConfigError, kWhat, file, "the top level must be a mapping");
-  top.only({"format_version", "name", "nodes", "links", "data", "training"});
   ClusterSpec s;
+  // The version first: a newer file's fields would otherwise read as unknown ones.
   s.format_version = top.child("format_version").as<int>("an integer");
+  DEC_CHECK(s.format_version == kClusterFormatVersion, ConfigError, "unsupported cluster spec format",
+            file.empty() ? "format_version" : file, "format_version ", s.format_version,
+            "; this dec reads ", kClusterFormatVersion);
+  top.only({"format_version", "name", "nodes", "links", "data", "training"});
   if (top.has("name")) s.name = top.child("name").text();
   Field nodes = top.child("nodes");
   for (size_t i = 0; i < nodes.seq_size(); ++i) s.nodes.push_back(parse_node(nodes.item(i)));

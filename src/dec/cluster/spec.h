@@ -1,6 +1,6 @@
 // The cluster spec: who takes part (nodes), how they are connected (links),
 // where the data is (sources) and how one iteration is shaped (training).
-// docs/cluster.md specifies the YAML form (format_version 1).
+// docs/cluster.md specifies the YAML form and its versions.
 //
 // This header is plain data. load.h turns a YAML file into a ClusterSpec and
 // validates it; validate.h holds the checks so specs built in code (tests,
@@ -14,6 +14,7 @@
 
 namespace dec::cluster {
 
+// The only version there has been; the reader refuses any other (load.h).
 inline constexpr int kClusterFormatVersion = 1;
 
 enum class Tier { kDevice, kEdge, kCloud };

@@ -119,9 +119,6 @@ void check_training(const ClusterSpec& s, const std::string& file) {
 }  // namespace
 
 void validate(const ClusterSpec& spec, const std::string& file) {
-  DEC_CHECK(spec.format_version == kClusterFormatVersion, ConfigError, "unsupported cluster spec",
-            at(file, "format_version"), "format_version ", spec.format_version, ", this dec reads ",
-            kClusterFormatVersion);
   check_nodes(spec, file);
   check_data(spec, file);
   check_links(spec, file);
