@@ -124,21 +124,26 @@ TEST(Render, SaysWhatIsMissing) {
 }
 
 TEST(Render, SingleNodeTrainRun) {
-  const RunRecord run = parse_metrics(
-      R"({"event":"step","step":1,"epoch":0,"loss":2.3,"step_s":0.05}
+  // `dec train`'s lines as it writes them (version 2) and as it wrote them (version 1).
+  const std::string v2 = R"({"event":"start","format_version":2}
+{"event":"iteration","step":1,"epoch":0,"loss":2.3,"measured_s":0.05,"predicted_s":null}
+{"event":"iteration","step":2,"epoch":0,"loss":2.0,"measured_s":0.04,"predicted_s":null}
+{"event":"epoch","epoch":0,"step":2,"train_loss":2.1,"test_loss":1.9,"test_accuracy":0.5}
+)";
+  const std::string v1 = R"({"event":"step","step":1,"epoch":0,"loss":2.3,"step_s":0.05}
 {"event":"step","step":2,"epoch":0,"loss":2.0,"step_s":0.04}
 {"event":"epoch","epoch":0,"step":2,"train_loss":2.1,"test_loss":1.9,"test_accuracy":0.5}
-)",
-      "train.jsonl");
+)";
   ReportOptions o;
   o.title = "fmnist <cnn>";
-  const std::string page = render_report(run, o);
+  const std::string page = render_report(parse_metrics(v2, "train.jsonl"), o);
   EXPECT_NE(page.find("<title>fmnist &lt;cnn&gt;</title>"), std::string::npos);
   EXPECT_NE(page.find("<canvas id=\"loss-chart\""), std::string::npos);
   EXPECT_NE(page.find("<canvas id=\"accuracy-chart\""), std::string::npos);
   EXPECT_NE(page.find("<canvas id=\"per-step-chart\""), std::string::npos);
   EXPECT_NE(page.find("A single-node run"), std::string::npos);
   EXPECT_EQ(page.find("<canvas id=\"times-chart\""), std::string::npos);
+  EXPECT_EQ(render_report(parse_metrics(v1, "train.jsonl"), o), page);
 }
 
 TEST(Render, LongRunsAreAveragedToMaxPoints) {

@@ -28,6 +28,7 @@ TEST(RunRecord, ReadsTheDemoRun) {
   const RunRecord r = read_metrics(testing::demo_metrics_path());
   EXPECT_EQ(r.source, testing::demo_metrics_path());
   EXPECT_EQ(r.lines, 31);
+  EXPECT_EQ(r.format_version, 1);  // recorded before the start event existed
   EXPECT_EQ(r.ignored, 1);  // the checkpoint event
   EXPECT_FALSE(r.single_node);
   ASSERT_TRUE(r.plan.has_value());
@@ -83,13 +84,64 @@ TEST(RunRecord, ReadsTheDemoRun) {
   EXPECT_GT(r.last_time, r.first_time + 10);
 }
 
-TEST(RunRecord, ReadsSingleNodeTrainEvents) {
+TEST(RunRecord, ReadsTheCurrentVersion) {
+  // `dec train` as it writes today, a later run appended (its own start event).
+  const RunRecord r = parse_metrics(
+      R"({"event":"start","time":1,"format_version":2,"dec_version":"0.1.0"}
+{"event":"iteration","time":2,"step":1,"epoch":0,"loss":2.3,"measured_s":0.05,"predicted_s":null,"batch":64}
+{"event":"iteration","time":3,"step":2,"epoch":0,"loss":2.1,"measured_s":0.04,"predicted_s":null,"batch":64}
+{"event":"epoch","time":4,"epoch":0,"step":2,"train_loss":2.2,"test_loss":2.0,"test_accuracy":0.4,"seconds":0.09}
+{"event":"start","time":5,"format_version":2,"dec_version":"0.1.0"}
+{"event":"iteration","time":6,"step":3,"epoch":0,"loss":2.0,"measured_s":0.06,"predicted_s":null,"batch":64}
+)",
+      "train.jsonl");
+  EXPECT_EQ(r.format_version, 2);
+  EXPECT_EQ(r.lines, 6);
+  EXPECT_EQ(r.ignored, 0);
+  EXPECT_TRUE(r.single_node);
+  ASSERT_EQ(r.iterations.size(), 3u);
+  EXPECT_DOUBLE_EQ(r.iterations[1].measured_s, 0.04);
+  EXPECT_TRUE(std::isnan(r.iterations[1].predicted_s));
+  EXPECT_EQ(r.iterations[2].step, 3);
+  ASSERT_EQ(r.epochs.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.epochs[0].train_loss, 2.2);
+  // A job's iterations carry a prediction: not a single-node run.
+  EXPECT_FALSE(parse_metrics(R"({"event":"start","format_version":2}
+{"event":"iteration","step":1,"measured_s":0.5,"predicted_s":0.4}
+)",
+                             "m.jsonl")
+                   .single_node);
+}
+
+TEST(RunRecord, RefusesAnUnknownVersionInOneLine) {
+  auto message = [](const std::string& text) {
+    try {
+      parse_metrics(text, "m.jsonl");
+    } catch (const CorruptFile& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message("{\"event\":\"start\",\"format_version\":9}\n{\"event\":\"x\",\"y\":[}\n"),
+            "unsupported metrics format (m.jsonl:1): format_version 9; this dec reads 1 to 2");
+  // A later writer's lines in a version this dec does not read, appended to a known one.
+  EXPECT_EQ(message("{\"event\":\"start\",\"format_version\":2}\n"
+                    "{\"event\":\"iteration\",\"step\":1}\n"
+                    "{\"event\":\"start\",\"format_version\":3}\n"),
+            "unsupported metrics format (m.jsonl:3): format_version 3; this dec reads 1 to 2");
+  EXPECT_EQ(message("{\"event\":\"start\",\"format_version\":0}\n"),
+            "unsupported metrics format (m.jsonl:1): format_version 0; this dec reads 1 to 2");
+  expect_corrupt("{\"event\":\"start\"}\n", 1, "missing field 'format_version'");
+}
+
+TEST(RunRecord, ReadsThePreviousVersionsTrainSteps) {
   const RunRecord r = parse_metrics(
       R"({"event":"step","time":1,"step":1,"epoch":0,"loss":2.3,"batch":64,"step_s":0.05,"samples_per_s":1280}
 {"event":"step","time":2,"step":2,"epoch":0,"loss":2.1,"batch":64,"step_s":0.04,"samples_per_s":1400}
 {"event":"epoch","time":3,"epoch":0,"step":2,"train_loss":2.2,"test_loss":2.0,"test_accuracy":0.4,"seconds":0.09}
 )",
       "train.jsonl");
+  EXPECT_EQ(r.format_version, 1);  // `dec train` before the start event: step events
   EXPECT_TRUE(r.single_node);
   ASSERT_EQ(r.iterations.size(), 2u);
   EXPECT_DOUBLE_EQ(r.iterations[1].loss, 2.1);
@@ -106,6 +158,7 @@ TEST(RunRecord, ReadsSingleNodeTrainEvents) {
 TEST(RunRecord, EmptyFileAndUnknownEvents) {
   const RunRecord empty = parse_metrics("", "m.jsonl");
   EXPECT_EQ(empty.lines, 0);
+  EXPECT_EQ(empty.format_version, 0);
   EXPECT_TRUE(std::isnan(empty.first_time));
   const RunRecord other = parse_metrics(
       "{\"event\":\"checkpoint\",\"path\":\"x\"}\n\n  \n{\"event\":\"x\"}", "m.jsonl");

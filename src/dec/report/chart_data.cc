@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dec/core/error.h"
+#include "dec/core/stats.h"
 #include "dec/report/comparison.h"
 
 namespace dec::report {
@@ -133,13 +134,13 @@ json breakdown(const RunRecord& run) {
 }  // namespace
 
 std::vector<NodeBreakdown> node_breakdown(const RunRecord& run) {
-  // The same iterations as mean_measured_s(): those with a measured time,
-  // the first left out when there are at least two.
+  // The iterations mean_measured_s() averages (those with a measured time, the
+  // warm-up left out as dec::steady_mean does), among those with per-node times.
   std::vector<const Iteration*> used;
   for (const auto& it : run.iterations) {
     if (std::isfinite(it.measured_s) && !it.nodes.empty()) used.push_back(&it);
   }
-  if (used.size() >= 2) used.erase(used.begin());
+  if (used.size() > kWarmupIterations) used.erase(used.begin(), used.begin() + kWarmupIterations);
   std::vector<NodeBreakdown> out;
   for (const auto& name : node_order(run)) {
     NodeBreakdown b;

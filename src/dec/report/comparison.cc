@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dec/core/stats.h"
+
 namespace dec::report {
 
 namespace {
@@ -23,6 +25,11 @@ bool same_paths(const planner::Plan& a, const planner::Plan& b) {
   return true;
 }
 
+// How many of n iterations steady_mean() averages.
+int64_t steady_count(size_t n) {
+  return static_cast<int64_t>(n > kWarmupIterations ? n - kWarmupIterations : n);
+}
+
 int tier_rank(const std::string& tier) {
   if (tier == "device") return 0;
   if (tier == "edge") return 1;
@@ -37,13 +44,8 @@ double mean_measured_s(const RunRecord& run, int64_t* count) {
   for (const auto& it : run.iterations) {
     if (std::isfinite(it.measured_s)) times.push_back(it.measured_s);
   }
-  // The first iteration pays warm-up (allocations, connections): leave it out.
-  const size_t skip = times.size() >= 2 ? 1 : 0;
-  double sum = 0;
-  for (size_t i = skip; i < times.size(); ++i) sum += times[i];
-  const size_t n = times.size() - skip;
-  if (count != nullptr) *count = static_cast<int64_t>(n);
-  return n == 0 ? std::nan("") : sum / static_cast<double>(n);
+  if (count != nullptr) *count = steady_count(times.size());
+  return steady_mean(times);
 }
 
 std::vector<TimeRow> compare_times(const RunRecord& run) {

@@ -2,8 +2,8 @@
 //
 // The plan's row takes its prediction from the `plan` event (else from the
 // iterations' predicted_s) and its measurement from the `iteration` events:
-// the mean of measured_s, leaving out the first iteration (warm-up) when there
-// are at least two. A baseline's row merges the plan's baseline of that kind
+// dec::steady_mean of their measured_s (core/stats.h: the first
+// kWarmupIterations left out while any remain). A baseline's row merges the plan's baseline of that kind
 // (prediction, note) with the `baseline` event of that kind (which wins).
 #pragma once
 
@@ -32,8 +32,10 @@ struct TimeRow {
 // only from `baseline` events in file order. Empty when there is nothing to compare.
 std::vector<TimeRow> compare_times(const RunRecord& run);
 
-// The mean measured iteration time as compare_times computes it for "dec";
-// NaN when no iteration has one. `count` (optional) receives the iterations used.
+// The mean measured iteration time as compare_times computes it for "dec":
+// dec::steady_mean over the iterations with a finite measured_s; NaN when none
+// has one. `count` (optional) receives the iterations averaged. `dec report`
+// and `dec demo` both take a run's time from here.
 double mean_measured_s(const RunRecord& run, int64_t* count = nullptr);
 
 // Node names for display: the plan's nodes by tier (device, edge, cloud, other),

@@ -1,10 +1,12 @@
 #include "dec/report/run_record.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "dec/core/error.h"
 #include "dec/core/file.h"
+#include "dec/report/metrics_format.h"
 
 namespace dec::report {
 
@@ -67,12 +69,14 @@ struct Line {
   }
 };
 
-Iteration read_iteration(const Line& L, const Json& j) {
+// An `iteration` event, or version 1's `step` event of `dec train`, which names
+// its measured time `step_s` and has no prediction: `measured_key` tells which.
+Iteration read_iteration(const Line& L, const Json& j, const char* measured_key) {
   Iteration it;
   it.step = L.integer(j, "step", true);
   it.epoch = L.integer(j, "epoch", false);
   it.loss = L.number(j, "loss");
-  it.measured_s = L.number(j, "measured_s");
+  it.measured_s = L.number(j, measured_key);
   it.predicted_s = L.number(j, "predicted_s");
   if (j.contains("nodes")) {
     for (const auto& [name, n] : L.object(j, "nodes").items()) {
@@ -98,14 +102,13 @@ Iteration read_iteration(const Line& L, const Json& j) {
   return it;
 }
 
-Iteration read_step(const Line& L, const Json& j) {
-  Iteration it;
-  it.step = L.integer(j, "step", true);
-  it.epoch = L.integer(j, "epoch", false);
-  it.loss = L.number(j, "loss");
-  it.measured_s = L.number(j, "step_s");
-  it.predicted_s = std::nan("");
-  return it;
+// A `start` event: the version of the lines that follow (metrics_format.h).
+int read_start(const Line& L, const Json& j) {
+  const int version = static_cast<int>(L.integer(j, "format_version", true));
+  DEC_CHECK(version >= kOldestMetricsFormatVersion && version <= kMetricsFormatVersion, CorruptFile,
+            "unsupported metrics format", L.where, "format_version ", version, "; this dec reads ",
+            kOldestMetricsFormatVersion, " to ", kMetricsFormatVersion);
+  return version;
 }
 
 Epoch read_epoch(const Line& L, const Json& j) {
@@ -187,15 +190,20 @@ void read_line(const Line& L, const std::string& text, RunRecord* r) {
     if (!std::isfinite(r->first_time) || time < r->first_time) r->first_time = time;
     if (!std::isfinite(r->last_time) || time > r->last_time) r->last_time = time;
   }
+  if (event == kStartEvent) {
+    const int version = read_start(L, j);
+    if (r->lines == 1) r->format_version = version;
+  } else if (r->lines == 1) {
+    r->format_version = kOldestMetricsFormatVersion;  // written before the start event existed
+  }
   if (event == "plan") {
     const Json& plan = L.object(j, "plan");
     // The plan's reader checks it as it checks plan.json; it names L.where.
     r->plan = planner::plan_from_json(plan.dump(), L.where);
   } else if (event == "iteration") {
-    r->iterations.push_back(read_iteration(L, j));
+    r->iterations.push_back(read_iteration(L, j, "measured_s"));
   } else if (event == "step") {
-    r->iterations.push_back(read_step(L, j));
-    r->single_node = true;
+    r->iterations.push_back(read_iteration(L, j, "step_s"));
   } else if (event == "epoch") {
     r->epochs.push_back(read_epoch(L, j));
   } else if (event == "trace") {
@@ -212,7 +220,7 @@ void read_line(const Line& L, const std::string& text, RunRecord* r) {
     if (!replaced) r->baselines.push_back(std::move(b));
   } else if (event == "summary") {
     merge_summary(j, r);
-  } else {
+  } else if (event != kStartEvent) {
     ++r->ignored;
   }
 }
@@ -233,6 +241,10 @@ RunRecord parse_metrics(const std::string& text, const std::string& where) {
     ++r.lines;
     read_line(Line{str(where, ":", number)}, line, &r);
   }
+  // No plan, and no iteration that a plan predicted: `dec train`.
+  r.single_node = !r.iterations.empty() && !r.plan &&
+                  std::none_of(r.iterations.begin(), r.iterations.end(),
+                               [](const Iteration& it) { return std::isfinite(it.predicted_s); });
   return r;
 }
 

@@ -1,12 +1,18 @@
-// A training run as recorded in its metrics file (JSON lines, docs/metrics.md
-// and docs/report.md): what `dec report` reads and draws.
+// A training run as recorded in its metrics file (JSON lines, docs/metrics.md):
+// the one reader of a run, for `dec report` (docs/report.md) and `dec demo`.
 //
 // Every line is one object with "event" and "time" (Unix seconds). The events
-// read here are plan, iteration, step, epoch, trace, baseline and summary; any
-// subset may be present, and lines with another event are skipped (counted in
-// RunRecord::ignored). Numbers that a line leaves out or writes as null read as
-// NaN. A line that is not a JSON object, has no string "event", or gives a known
-// field the wrong type is a CorruptFile error naming "<file>:<line>".
+// read here are start, plan, iteration, step (version 1's `dec train`), epoch,
+// trace, baseline and summary; any subset may be present, and lines with another
+// event are skipped (counted in RunRecord::ignored). Numbers that a line leaves
+// out or writes as null read as NaN.
+//
+// Versions kOldestMetricsFormatVersion to kMetricsFormatVersion are read
+// (metrics_format.h): a file whose first event is not `start` is version 1.
+// Errors are CorruptFile naming "<file>:<line>", one line each: a line that is
+// not a JSON object, has no string "event", or gives a known field the wrong
+// type; and a `start` event of another version:
+//   unsupported metrics format (<file>:<line>): format_version 9; this dec reads 1 to 2
 #pragma once
 
 #include <cstdint>
@@ -17,6 +23,7 @@
 #include <vector>
 
 #include "dec/planner/plan.h"
+#include "dec/report/metrics_format.h"
 
 namespace dec::report {
 
@@ -27,13 +34,14 @@ struct NodeTimes {
   double loss_sum = 0, loss_samples = 0;
 };
 
-// `iteration` (a distributed job, rank 0) or `step` (`dec train`, one node).
+// `iteration` (a distributed job's rank 0, or `dec train`), or version 1's
+// `step` (`dec train`).
 struct Iteration {
   int64_t step = 0;
   int64_t epoch = 0;
   double loss = 0;
   double measured_s = 0;   // wall time of the iteration: iteration.measured_s or step.step_s
-  double predicted_s = 0;  // the plan's prediction; NaN for `step`
+  double predicted_s = 0;  // the plan's prediction; NaN without a plan (`dec train`)
   std::map<std::string, NodeTimes> nodes;    // by node name
   std::map<std::string, double> bytes_sent;  // "a->b" -> bytes in this iteration
 };
@@ -69,9 +77,12 @@ struct BaselineRun {
 
 struct RunRecord {
   std::string source;                  // the file it was read from
+  int format_version = 0;              // of the first event (1: no `start`); 0 for no lines
   std::optional<planner::Plan> plan;   // the last `plan` event
   std::vector<Iteration> iterations;   // `iteration` and `step` events, in file order
-  bool single_node = false;            // the iterations came from `step` events
+  // A run without a plan (`dec train`): iterations, but no `plan` event and no
+  // iteration with a prediction.
+  bool single_node = false;
   std::vector<Epoch> epochs;           // in file order
   std::optional<Trace> trace;          // the last `trace` event
   std::vector<BaselineRun> baselines;  // one per kind, the last one of each, in first-seen order

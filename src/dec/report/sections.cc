@@ -95,7 +95,8 @@ std::string section(const std::string& id, const std::string& title, const std::
              "</section>\n");
 }
 
-// "2..5 (conv2 .. fc1)" for [2, 6), "-" for an empty range.
+// "2..5 (conv2 .. fc1)" for [2, 6) (block indices, then names); "forwards" for
+// an empty range: the node runs no blocks of that path, only passes its data on.
 std::string range_text(const planner::Plan& p, const planner::BlockRange& r) {
   if (r.empty()) return "forwards";
   std::string o = r.end - r.begin == 1 ? str(r.begin) : str(r.begin, "..", r.end - 1);
@@ -151,13 +152,15 @@ std::string summary_section(const RunRecord& run) {
   int64_t n = 0;
   const double measured = mean_measured_s(run, &n);
   if (std::isfinite(measured)) {
-    // mean_measured_s() leaves the first out (warm-up) whenever it has two or more.
-    const bool first_left_out =
+    // The iterations with a time that mean_measured_s() left out (warm-up, core/stats.h).
+    const int64_t left_out =
         std::count_if(run.iterations.begin(), run.iterations.end(),
-                      [](const Iteration& it) { return std::isfinite(it.measured_s); }) >= 2;
+                      [](const Iteration& it) { return std::isfinite(it.measured_s); }) - n;
+    const std::string left = left_out == 1  ? ", the first left out"
+                             : left_out > 1 ? str(", the first ", left_out, " left out")
+                                            : "";
     r.row({run.single_node ? "mean step time" : "measured iteration (mean)",
-           seconds(measured) + str(" (", n, n == 1 ? " iteration" : " iterations",
-                                   first_left_out ? ", the first left out" : "", ")")});
+           seconds(measured) + str(" (", n, n == 1 ? " iteration" : " iterations", left, ")")});
   }
   const std::vector<TimeRow> rows = compare_times(run);
   if (!rows.empty()) {
