@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "dec/core/error.h"
@@ -107,6 +108,23 @@ TEST(Checkpoint, RefusesOtherModelAndMissingFiles) {
   EXPECT_THROW(open_checkpoint(dir / "nothing-here"), ConfigError);
   write_file_atomic(dir / "manifest.json", "{not json");
   EXPECT_THROW(open_checkpoint(dir.str()), CorruptFile);
+}
+
+TEST(Checkpoint, RefusesAnUnknownVersionInOneLine) {
+  testing::TempDir dir("version");
+  const std::string published = save(dir.str(), 3, 1.0f);
+  const std::string manifest = published + "/manifest.json";
+  nlohmann::json m = nlohmann::json::parse(read_file(manifest));
+  EXPECT_EQ(m["format_version"], kCheckpointFormatVersion);
+  m["format_version"] = 2;
+  write_file_atomic(manifest, m.dump());
+  try {
+    open_checkpoint(dir.str());
+    FAIL() << "version 2 accepted";
+  } catch (const CorruptFile& e) {
+    EXPECT_EQ(std::string(e.what()), "unsupported checkpoint format (" + manifest +
+                                         "): format_version 2; this dec reads 1");
+  }
 }
 
 // Child mode of the kill test: saves checkpoints in a loop until killed.

@@ -4,9 +4,12 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "dec/core/error.h"
 #include "dec/core/file.h"
+#include "dec/report/metrics_format.h"
 #include "dec/runtime/checkpoint.h"
 #include "dec/runtime/training_data.h"
 #include "test_util.h"
@@ -123,10 +126,36 @@ TEST(Trainer, WritesMetricsLines) {
   o.evaluate = true;
   o.metrics_path = dir / "m.jsonl";
   TrainResult r = train(o, nullptr);
-  std::string text = read_file(o.metrics_path);
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);  // 3 steps + 1 evaluation
-  EXPECT_NE(text.find("\"event\":\"epoch\""), std::string::npos);
   EXPECT_GE(r.test_accuracy, 0);
+  std::vector<nlohmann::json> events;
+  std::istringstream lines(read_file(o.metrics_path));
+  for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(events.size(), 5u);  // start, 3 iterations, 1 evaluation
+  // The first event carries the format version (docs/metrics.md).
+  EXPECT_EQ(events[0]["event"], "start");
+  EXPECT_EQ(events[0]["format_version"], report::kMetricsFormatVersion);
+  // The distributed job's iteration event, with no plan to predict it.
+  for (int i = 1; i <= 3; ++i) {
+    const nlohmann::json& e = events[i];
+    EXPECT_EQ(e["event"], "iteration");
+    EXPECT_EQ(e["step"], i);
+    EXPECT_EQ(e["epoch"], 0);
+    EXPECT_DOUBLE_EQ(e["loss"].get<double>(), r.losses[i - 1]);
+    EXPECT_GT(e["measured_s"].get<double>(), 0);
+    EXPECT_TRUE(e["predicted_s"].is_null());
+    EXPECT_EQ(e["batch"], o.batch_size);
+    EXPECT_GT(e["time"].get<double>(), 0);
+  }
+  EXPECT_EQ(events[4]["event"], "epoch");
+  EXPECT_EQ(events[4]["step"], 3);
+  // A later run on the same file (as a resumed one) appends its own start event.
+  o.max_steps = 1;
+  o.evaluate = false;
+  train(o, nullptr);
+  const std::string text = read_file(o.metrics_path);
+  size_t starts = 0;
+  for (size_t at = 0; (at = text.find("\"event\":\"start\"", at)) != std::string::npos; ++at) ++starts;
+  EXPECT_EQ(starts, 2u);
 }
 
 }  // namespace

@@ -182,9 +182,10 @@ Checkpoint open_checkpoint(const std::string& path, const std::string& expected_
   Checkpoint c;
   c.dir = dir.string();
   try {
-    int version = m.at("format_version").get<int>();
-    DEC_CHECK(version == kCheckpointFormatVersion, CorruptFile, "unsupported checkpoint",
-              manifest_path, "format_version ", version, ", this dec reads ",
+    // The version first: a later version's fields are not this reader's to judge.
+    const int version = m.at("format_version").get<int>();
+    DEC_CHECK(version == kCheckpointFormatVersion, CorruptFile, "unsupported checkpoint format",
+              manifest_path, "format_version ", version, "; this dec reads ",
               kCheckpointFormatVersion);
     c.state.step = m.at("step").get<int64_t>();
     c.state.epoch = m.at("epoch").get<int64_t>();

@@ -28,6 +28,7 @@
 
 namespace dec::runtime {
 
+// The manifest's version (docs/checkpoint.md): the only one there has been.
 inline constexpr int kCheckpointFormatVersion = 1;
 
 // Everything but the tensors: where training stands.
@@ -82,7 +83,9 @@ struct Checkpoint {
 
 // Opens `path` (a root with `latest`, or a step-N directory), reads the manifest
 // and verifies every listed file's sha256. Throws CorruptFile naming the file on
-// any mismatch, Mismatch if expected_model_hash is non-empty and differs, IoError
+// any mismatch or on a manifest of another version, in one line:
+//   unsupported checkpoint format (<dir>/manifest.json): format_version 2; this dec reads 1
+// and Mismatch if expected_model_hash is non-empty and differs, IoError
 // or ConfigError ("no checkpoint") when nothing is there.
 Checkpoint open_checkpoint(const std::string& path, const std::string& expected_model_hash = "");
 

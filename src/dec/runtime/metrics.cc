@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "dec/core/error.h"
+#include "dec/core/version.h"
+#include "dec/report/metrics_format.h"
 
 namespace dec::runtime {
 
@@ -12,6 +14,14 @@ MetricsWriter::MetricsWriter(const std::string& path) : path_(path) {
   if (path.empty()) return;
   file_ = std::fopen(path.c_str(), "a");
   DEC_CHECK(file_ != nullptr, IoError, "cannot open metrics file", path, std::strerror(errno));
+  try {
+    write({{"event", report::kStartEvent},
+           {"format_version", report::kMetricsFormatVersion},
+           {"dec_version", kVersion}});
+  } catch (const IoError&) {
+    std::fclose(file_);  // the destructor does not run for a throwing constructor
+    throw;
+  }
 }
 
 MetricsWriter::~MetricsWriter() {

@@ -1,6 +1,7 @@
 // Metrics as JSON lines: one object per line, appended and flushed as they
 // happen, so a crashed run keeps everything up to its last line and a resumed
-// run continues the same file. docs/metrics.md lists the fields per "event".
+// run continues the same file. docs/metrics.md specifies every event and field,
+// and the format's versions (report/metrics_format.h).
 #pragma once
 
 #include <cstdio>
@@ -11,7 +12,11 @@ namespace dec::runtime {
 
 class MetricsWriter {
  public:
-  // path "" = discard. Throws IoError if the file cannot be opened for append.
+  // path "" = discard. Opens the file for append and writes the `start` event
+  // that carries the format version, {"event": "start", "format_version": N,
+  // "dec_version": "0.1.0", "time": ...}: the file's first line, or the first
+  // of this writer's lines after a resumed run's or an earlier writer's.
+  // Throws IoError if the file cannot be opened or written.
   explicit MetricsWriter(const std::string& path);
   ~MetricsWriter();
   MetricsWriter(const MetricsWriter&) = delete;

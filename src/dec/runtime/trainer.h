@@ -1,5 +1,6 @@
 // The single-node trainer: what `dec train` runs, and the reference every
-// distributed plan is checked against (DESIGN.md "The runtime").
+// distributed plan is checked against: a plan changes where blocks run, not
+// what one iteration computes (docs/runtime.md).
 //
 // Deterministic for a given seed and thread count: the model is initialised
 // from (seed, block), each epoch's order from (seed, epoch). A run resumed from
@@ -10,28 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "dec/optim/optimizer.h"
+#include "dec/runtime/run_options.h"
 
 namespace dec::runtime {
 
-struct TrainOptions {
-  std::string model = "fmnist-cnn";
-  std::vector<int64_t> input_shape;  // {} = the dataset's sample shape
-  int64_t num_classes = 0;           // 0 = the dataset's
-  std::string dataset = "fashion-mnist";  // or "synthetic"
-  std::string data_dir;              // "" = Debian's /usr/share/datasets/fashion-mnist
-  int64_t synthetic_size = 10000;    // train samples of a synthetic dataset (test: 1/5)
-  int64_t epochs = 1;
-  int64_t max_steps = 0;             // > 0: stop after this many steps in all (epochs ignored)
+// Single-node training: the run (run_options.h) and its batch size.
+struct TrainOptions : RunOptions {
   int64_t batch_size = 64;
-  optim::OptimizerConfig optimizer;
-  uint64_t seed = 0;
-  std::string checkpoint_dir;        // "" = no checkpoints
-  int64_t checkpoint_every = 0;      // steps between checkpoints; 0 = only at the end
-  int keep_last = 3;                 // checkpoints kept; 0 = all
-  std::string resume;                // a checkpoint root or step directory
-  std::string metrics_path;          // JSON lines; "" = none
-  bool evaluate = true;              // test accuracy after each epoch and at the end
 };
 
 struct StepEvent {
