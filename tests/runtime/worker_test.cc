@@ -120,7 +120,7 @@ void expect_equivalent(const ExecPlan& plan, const Emulated& emu = {}) {
 
 Stage stage(int rank, size_t begin, size_t end) { return Stage{rank, begin, end}; }
 
-ExecPlan make_plan(std::vector<std::string> nodes, std::vector<PathPlan> paths) {
+ExecPlan make_plan(std::vector<std::string> nodes, std::vector<ExecPath> paths) {
   ExecPlan p;
   p.nodes = std::move(nodes);
   p.num_blocks = 4;  // fmnist-cnn: conv1, conv2, fc1, fc2

@@ -6,6 +6,7 @@
 
 #include "dec/core/error.h"
 #include "dec/core/sha256.h"
+#include "dec/runtime/tags.h"
 
 namespace dec::runtime {
 
@@ -13,9 +14,13 @@ void validate(const ExecPlan& plan, const std::string& where) {
   DEC_CHECK(!plan.nodes.empty(), ConfigError, "invalid plan", where, "no nodes");
   DEC_CHECK(!plan.paths.empty(), ConfigError, "invalid plan", where, "no paths");
   DEC_CHECK(plan.num_blocks > 0, ConfigError, "invalid plan", where, "no blocks");
+  DEC_CHECK(static_cast<int64_t>(plan.paths.size()) <= kMaxPaths, ConfigError, "invalid plan", where,
+            plan.paths.size(), " paths; the job's message tags address at most ", kMaxPaths);
+  DEC_CHECK(static_cast<int64_t>(plan.num_blocks) <= kMaxGatheredBlocks, ConfigError, "invalid plan",
+            where, plan.num_blocks, " blocks; at most ", kMaxGatheredBlocks);
   int64_t total = 0;
   for (size_t p = 0; p < plan.paths.size(); ++p) {
-    const PathPlan& path = plan.paths[p];
+    const ExecPath& path = plan.paths[p];
     const std::string pw = str(where, ": paths[", p, "]");
     DEC_CHECK(!path.stages.empty(), ConfigError, "invalid plan", pw, "no stages");
     DEC_CHECK(path.samples > 0, ConfigError, "invalid plan", pw, "samples must be positive, got ",
@@ -23,6 +28,9 @@ void validate(const ExecPlan& plan, const std::string& where) {
     DEC_CHECK(path.micro_batches >= 1 && path.micro_batches <= path.samples, ConfigError,
               "invalid plan", pw, "micro_batches must be in [1, samples=", path.samples, "], got ",
               path.micro_batches);
+    DEC_CHECK(path.micro_batches <= kMaxMicroBatches, ConfigError, "invalid plan", pw,
+              path.micro_batches, " micro-batches; the job's message tags address at most ",
+              kMaxMicroBatches);
     size_t next = 0;
     std::set<int> seen;
     for (size_t s = 0; s < path.stages.size(); ++s) {
@@ -75,7 +83,7 @@ std::vector<ReplicaGroup> replica_groups(const ExecPlan& plan) {
   return groups;
 }
 
-std::vector<int64_t> micro_batch_sizes(const PathPlan& path) {
+std::vector<int64_t> micro_batch_sizes(const ExecPath& path) {
   std::vector<int64_t> sizes(path.micro_batches, path.samples / path.micro_batches);
   for (int64_t i = 0; i < path.samples % path.micro_batches; ++i) ++sizes[i];
   return sizes;
@@ -94,7 +102,7 @@ std::vector<int64_t> path_offsets(const ExecPlan& plan) {
 std::string describe(const ExecPlan& plan) {
   std::ostringstream os;
   for (size_t p = 0; p < plan.paths.size(); ++p) {
-    const PathPlan& path = plan.paths[p];
+    const ExecPath& path = plan.paths[p];
     os << "path " << p << ": " << path.samples << " samples in " << path.micro_batches
        << " micro-batches:";
     for (const auto& st : path.stages) {

@@ -27,7 +27,7 @@ struct Stage {
   bool empty() const { return begin == end; }
 };
 
-struct PathPlan {
+struct ExecPath {
   std::vector<Stage> stages;   // stages[0] is the data source
   int64_t samples = 0;         // b[p]: samples per iteration
   int64_t micro_batches = 1;
@@ -37,7 +37,7 @@ struct ExecPlan {
   std::vector<std::string> nodes;  // node names; index = global rank
   size_t num_blocks = 0;
   int64_t global_batch = 0;        // B = sum of samples over paths
-  std::vector<PathPlan> paths;
+  std::vector<ExecPath> paths;
   double predicted_iteration_s = 0;  // from the planner (0 = unknown)
 
   int world_size() const { return static_cast<int>(nodes.size()); }
@@ -64,7 +64,7 @@ std::vector<ReplicaGroup> replica_groups(const ExecPlan& plan);
 
 // Sizes of a path's micro-batches: samples split as evenly as possible, the
 // first (samples % micro_batches) one larger.
-std::vector<int64_t> micro_batch_sizes(const PathPlan& path);
+std::vector<int64_t> micro_batch_sizes(const ExecPath& path);
 
 // Offset of each path's slice in the global batch.
 std::vector<int64_t> path_offsets(const ExecPlan& plan);

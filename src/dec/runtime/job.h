@@ -1,17 +1,15 @@
 // One process of a distributed training job: what `dec worker` runs (and what
-// `dec launch` spawns). DESIGN.md "The runtime", "Launch" and "Handshake".
+// `dec launch` spawns). docs/architecture.md follows a sample through it.
 //
 //   1. rendezvous (comm::rendezvous): join deadline, job id, token;
-//   2. handshake through the store: every rank publishes node name, tier, DEC
-//      version, model hash (and, in auto mode, its block profile); rank 0
-//      checks they agree, takes the plan (--plan, or solves it from the
-//      published profiles and --cluster), publishes it with its hash; every
-//      rank confirms the hash before the first iteration;
+//   2. the handshake (handshake.h, on the keys of protocol.h): every rank
+//      agrees on one plan and its hash;
 //   3. the world group and the Worker; rank 0's parameters are broadcast to
-//      every replica group; resume from a checkpoint if asked;
+//      every replica group; resume from a checkpoint if asked (job_checkpoint.h);
 //   4. iterations over a deterministic sampler (seed + epoch, drop_last: every
 //      iteration has exactly the plan's B samples); per-iteration metrics
-//      gathered by rank 0; distributed checkpoints; test accuracy on rank 0.
+//      gathered by rank 0 (iteration_report.h); distributed checkpoints; test
+//      accuracy on rank 0 (model_gather.h).
 //
 // Failure: every wait has a deadline (`timeout`); a disagreement at the
 // handshake is a Mismatch on every rank; a lost peer a PeerLost naming it.
@@ -24,12 +22,13 @@
 
 #include "dec/comm/rendezvous.h"
 #include "dec/core/version.h"
-#include "dec/optim/optimizer.h"
 #include "dec/runtime/exec_plan.h"
+#include "dec/runtime/run_options.h"
 
 namespace dec::runtime {
 
-struct JobOptions {
+// A distributed job: the run (run_options.h) and how this process takes part.
+struct JobOptions : RunOptions {
   comm::RendezvousOptions rendezvous;          // init method, job id, token, node name, tier
   std::chrono::milliseconds timeout{60000};    // every blocking wait after the join
   std::string plan_path;                       // rank 0: a plan from `dec plan`
@@ -39,24 +38,6 @@ struct JobOptions {
   // with the same runtime: how `dec demo` and bench/scenarios measure them.
   std::string baseline;
   int64_t global_batch = 0;                    // auto mode: overrides the spec's batch (0 = keep)
-  // Model and data, identical on every rank (checked through the model hash).
-  std::string model = "fmnist-cnn";
-  std::vector<int64_t> input_shape;            // {} = the dataset's
-  int64_t num_classes = 0;
-  std::string dataset = "fashion-mnist";
-  std::string data_dir;
-  int64_t synthetic_size = 10000;
-  // Training.
-  int64_t epochs = 1;
-  int64_t max_steps = 0;                       // > 0: stop after this many iterations
-  optim::OptimizerConfig optimizer;
-  uint64_t seed = 0;
-  std::string checkpoint_dir;                  // shared by the ranks (one machine or a shared fs)
-  int64_t checkpoint_every = 0;
-  int keep_last = 3;
-  std::string resume;
-  std::string metrics_path;                    // written by rank 0
-  bool evaluate = true;                        // rank 0, after each epoch and at the end
   int64_t eval_samples = 0;                    // > 0: evaluate on the test split's first N
   // Emulation (runtime/emulation.h). `emulate`: every rank reads `cluster_path`,
   // runs at its node's speed and sends over the spec's links (rates and latencies;

@@ -21,7 +21,7 @@ ExecPlan to_exec_plan(const planner::Plan& plan, const std::vector<std::string>&
   e.predicted_iteration_s = plan.prediction.iteration_s;
   for (size_t p = 0; p < plan.paths.size(); ++p) {
     const planner::PlanPath& pp = plan.paths[p];
-    PathPlan path;
+    ExecPath path;
     path.samples = pp.samples;
     path.micro_batches = std::max(1, pp.micro_batches);
     for (size_t j = 0; j < pp.nodes.size(); ++j) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dec/data/dataset.h"
+#include "dec/runtime/run_options.h"
 
 namespace dec::runtime {
 
@@ -19,9 +20,8 @@ struct DataOptions {
   uint64_t seed = 0;
 };
 
-// The data fields of a run's options (TrainOptions, JobOptions name them alike).
-template <typename RunOptions>
-DataOptions data_options_of(const RunOptions& o) {
+// The data fields of a run's options.
+inline DataOptions data_options_of(const RunOptions& o) {
   return DataOptions{o.dataset, o.data_dir, o.input_shape, o.num_classes, o.synthetic_size, o.seed};
 }
 

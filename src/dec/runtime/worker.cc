@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <tuple>
 
 #include "dec/core/error.h"
 #include "dec/runtime/block_state.h"
+#include "dec/runtime/tags.h"
 
 namespace dec::runtime {
 
@@ -17,54 +17,9 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Message tags: unique per (path, micro-batch, kind) so matching never depends
-// on arrival order between different messages of the same pair of ranks.
-enum Kind { kActivation = 0, kLabels = 1, kGradient = 2 };
-constexpr int64_t kMaxMicroBatches = 1 << 16;
-
-int tag_of(size_t path, int64_t micro, Kind kind) {
-  DEC_ASSERT(micro < kMaxMicroBatches);
-  return static_cast<int>((static_cast<int64_t>(path) * kMaxMicroBatches + micro) * 3 + kind);
-}
-
-// True when some stage before `j` runs blocks, i.e. stage j's input needs a gradient.
-bool needs_input_grad(const PathPlan& path, size_t j) {
-  for (size_t i = 0; i < j; ++i) {
-    if (!path.stages[i].empty()) return true;
-  }
-  return false;
-}
-
-// True when stage j runs each micro-batch's backward right after its forward:
-// an earlier stage computes (and so waits for the gradient) and only relays
-// lie between j and the path's last stage (the early backward, build_tasks).
-bool early_backward(const PathPlan& path, size_t j) {
-  bool early = needs_input_grad(path, j);
-  for (size_t i = j; early && i < path.stages.size() - 1; ++i) early = path.stages[i].empty();
-  return early;
-}
-
-// True when stage j is the path's only computing stage, and so its last: no
-// other stage waits for its activations or its gradient.
-bool alone(const PathPlan& path, size_t j) {
-  return j + 1 == path.stages.size() && !needs_input_grad(path, j) && !path.stages[j].empty();
-}
-
-// True when each micro-batch's backward on stage j follows its forward at once.
-bool backward_follows_forward(const PathPlan& path, size_t j) {
-  return early_backward(path, j) || alone(path, j);
-}
+int tag_of(const Task& t, MessageKind kind) { return message_tag(t.path, t.micro, kind); }
 
 }  // namespace
-
-struct Worker::Task {
-  bool backward = false;
-  size_t path = 0;
-  int64_t micro = 0;
-  size_t stage = 0;
-  int64_t samples = 0;  // size of the micro-batch
-  int64_t offset = 0;   // its first sample in the global batch
-};
 
 // What a forward task leaves for its backward task.
 struct Worker::MicroState {
@@ -121,15 +76,14 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
     ready_hooks_ = std::make_unique<GradReadyHooks>(replicated, [this](size_t l) { grad_sync_->ready(l); });
   }
   sender_ = std::make_unique<AsyncSender>(world_, &tracer_);
-  build_tasks();
+  schedule_ = make_schedule(plan_, rank_);
   // Emulated ranks measure their tasks' costs one at a time, the others
-  // waiting, so that no two share the machine's cores while they measure.
-  // Measured all at once, the same edge's costs came out 0.076 and 0.109 s of
-  // compute per iteration in two runs (S4a/W1, namespace cluster, 2026-11-30).
+  // waiting, so that no two share the machine's cores while they measure
+  // (measured at once, their costs vary between runs: docs/measurements.md).
   for (int r = 0; r < world_.size(); ++r) {
     if (r == rank_ && options_.pacer) {
       std::vector<StageShape> shapes;
-      for (const Task& t : tasks_) shapes.push_back(shape_of(t));
+      for (const Task& t : schedule_.tasks) shapes.push_back(shape_of(t));
       costs_ = TaskCosts::measure(spec_, shapes, optimizer_ ? held_ : std::vector<size_t>{},
                                   options_.optimizer, options_.seed,
                                   options_.reference ? &*options_.reference : nullptr);
@@ -158,75 +112,6 @@ std::vector<std::string> Worker::owned_block_names() const {
   return names;
 }
 
-void Worker::build_tasks() {
-  using Key = std::tuple<int, size_t, int64_t, int64_t>;  // (phase, path, micro-batch, stage)
-  enum Phase { kRaw = -1, kFeed = 0, kAlone = 1, kForward = 2, kBackward = 3 };
-  struct Keyed {
-    Key key;
-    Task task;
-  };
-  std::vector<Keyed> keyed;
-  const std::vector<int64_t> path_offset = path_offsets(plan_);
-  for (size_t p = 0; p < plan_.paths.size(); ++p) {
-    const PathPlan& path = plan_.paths[p];
-    const std::vector<int64_t> sizes = micro_batch_sizes(path);
-    const int64_t last = static_cast<int64_t>(path.stages.size()) - 1;
-    for (size_t j = 0; j < path.stages.size(); ++j) {
-      if (path.stages[j].rank != rank_) continue;
-      int64_t offset = path_offset[p];
-      // A stage that only forwards raw samples (a source or a relay before any
-      // computing stage) goes first, so the links start carrying them while this
-      // rank computes other paths' stages. Safe for the global order: such a task
-      // receives only from an earlier raw stage of its path, which sorts before it.
-      const int forward_phase =
-          needs_input_grad(path, j) ? kForward : (path.stages[j].empty() ? kRaw : kFeed);
-      // The last stage's backward needs nothing but its own forward (the loss
-      // is here), and a relay behind it nothing but that backward. Where an
-      // earlier stage computes and so waits for the gradient, they follow the
-      // micro-batch's forward at once, so the gradient starts back while these
-      // ranks still have forwards to run: behind them, in the backward phase,
-      // an upstream device waited 0.9 s (S2-fast/W2) and 3.7 s (S3/W2) for its
-      // first gradient. A path's only computing stage runs the same pairs
-      // (its activations are still in cache for the backward: fmnist-cnn's
-      // whole model on 16 samples cost 5.97 ms a micro-batch with the path's 4
-      // forwards in flight, 5.47 ms in pairs). Of what a rank can run at once,
-      // the forwards that others wait for (a path's first computing stage) go
-      // first, then these pairs, which nobody waits for; then what waits for
-      // others. After the forwards that wait for a device, an edge's own path
-      // delayed the device's first gradient by 1.7 s (S3/W2, 2026-11-30: 18.8 s
-      // per iteration measured against 16.3 predicted); first, they fill the
-      // edge's wait for the device's first activation.
-      const int64_t jj = static_cast<int64_t>(j);
-      const bool early = early_backward(path, j);
-      const bool pairs = alone(path, j);
-      for (int64_t k = 0; k < path.micro_batches; ++k) {
-        const Key forward = pairs ? Key{kAlone, p, k, 0} : Key{forward_phase, p, k, 2 * jj};
-        const Key backward = pairs   ? Key{kAlone, p, k, 1}
-                             : early ? Key{kForward, p, k, 2 * last + 1 + (last - jj)}
-                                     : Key{kBackward, p, k, -jj};
-        keyed.push_back({forward, {false, p, k, j, sizes[k], offset}});
-        keyed.push_back({backward, {true, p, k, j, sizes[k], offset}});
-        offset += sizes[k];
-        for (size_t l = path.stages[j].begin; l < path.stages[j].end; ++l) ++backward_touches_[l];
-      }
-    }
-  }
-  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) { return a.key < b.key; });
-  raw_ahead_at_ = keyed.size();
-  for (auto& k : keyed) {
-    if (std::get<0>(k.key) > kForward && raw_ahead_at_ == keyed.size()) raw_ahead_at_ = tasks_.size();
-    tasks_.push_back(k.task);
-  }
-  // Messages that no parameter has touched: labels, and samples until a stage computes.
-  for (const Task& t : tasks_) {
-    if (t.backward || t.stage == 0) continue;
-    const PathPlan& path = plan_.paths[t.path];
-    const int prev = path.stages[t.stage - 1].rank;
-    raw_keys_.insert({prev, tag_of(t.path, t.micro, kLabels)});
-    if (!needs_input_grad(path, t.stage)) raw_keys_.insert({prev, tag_of(t.path, t.micro, kActivation)});
-  }
-}
-
 std::vector<int64_t> Worker::activation_shape(size_t boundary, int64_t batch) const {
   std::vector<int64_t> shape{batch};
   const model::Shape& s = boundary == 0 ? spec_.input_shape() : spec_.block(boundary - 1).out_shape;
@@ -247,19 +132,19 @@ void Worker::post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer,
 }
 
 void Worker::post_receives() {
-  for (const Task& t : tasks_) {
-    const PathPlan& path = plan_.paths[t.path];
+  for (const Task& t : schedule_.tasks) {
+    const ExecPath& path = plan_.paths[t.path];
     const Stage& st = path.stages[t.stage];
     const bool last = t.stage + 1 == path.stages.size();
     if (!t.backward && t.stage > 0) {
       const int prev = path.stages[t.stage - 1].rank;
       post(activation_shape(st.begin, t.samples), torch::kFloat, prev,
-           tag_of(t.path, t.micro, kActivation));
-      post({t.samples}, torch::kLong, prev, tag_of(t.path, t.micro, kLabels));
+           tag_of(t, MessageKind::kActivation));
+      post({t.samples}, torch::kLong, prev, tag_of(t, MessageKind::kLabels));
     }
     if (t.backward && !last && (needs_input_grad(path, t.stage) || !st.empty())) {
       post(activation_shape(st.end, t.samples), torch::kFloat, path.stages[t.stage + 1].rank,
-           tag_of(t.path, t.micro, kGradient));
+           tag_of(t, MessageKind::kGradient));
     }
   }
 }
@@ -272,7 +157,7 @@ torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char*
   posted_.erase(it);
   // Double buffering of raw inputs: the next iteration's message on this
   // (peer, tag) may come as soon as this one is taken.
-  if (prefetch_next_ && raw_keys_.count({peer, tag})) post(t.sizes().vec(), t.scalar_type(), peer, tag);
+  if (prefetch_next_ && schedule_.raw_inputs.count({peer, tag})) post(t.sizes().vec(), t.scalar_type(), peer, tag);
   auto t0 = Clock::now();
   pending.wait();
   const auto t1 = Clock::now();
@@ -282,7 +167,7 @@ torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char*
 }
 
 StageShape Worker::shape_of(const Task& t) const {
-  const PathPlan& path = plan_.paths[t.path];
+  const ExecPath& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
   // Under GPipe all the path's forwards run before its backwards: a backward
   // finds its activations evicted, and its cost is measured that way. In pairs
@@ -308,7 +193,7 @@ void Worker::timed_compute(IterationStats& stats, const Task& t, const char* wha
 
 void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
                      IterationStats& stats) {
-  const PathPlan& path = plan_.paths[t.path];
+  const ExecPath& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
   const bool last = t.stage + 1 == path.stages.size();
   const int64_t mb = t.samples;
@@ -322,8 +207,8 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
     labels = ys;
   } else {
     const int prev = path.stages[t.stage - 1].rank;
-    x = recv(prev, tag_of(t.path, t.micro, kActivation), stats, "activation");
-    labels = recv(prev, tag_of(t.path, t.micro, kLabels), stats, "labels");
+    x = recv(prev, tag_of(t, MessageKind::kActivation), stats, "activation");
+    labels = recv(prev, tag_of(t, MessageKind::kLabels), stats, "labels");
   }
   if (needs_input_grad(path, t.stage)) x.requires_grad_(true);
 
@@ -343,15 +228,15 @@ void Worker::forward(const Task& t, const data::Dataset& data, const torch::Tens
 
   if (!last) {
     const int next = path.stages[t.stage + 1].rank;
-    sender_->enqueue(out.detach(), next, tag_of(t.path, t.micro, kActivation));
-    sender_->enqueue(labels, next, tag_of(t.path, t.micro, kLabels));
+    sender_->enqueue(out.detach(), next, tag_of(t, MessageKind::kActivation));
+    sender_->enqueue(labels, next, tag_of(t, MessageKind::kLabels));
   }
   ms.input = x;
   ms.output = out;
 }
 
 void Worker::backward(const Task& t, std::map<size_t, int>& remaining, IterationStats& stats) {
-  const PathPlan& path = plan_.paths[t.path];
+  const ExecPath& path = plan_.paths[t.path];
   const Stage& st = path.stages[t.stage];
   const bool last = t.stage + 1 == path.stages.size();
   const bool input_grad = needs_input_grad(path, t.stage);
@@ -371,23 +256,22 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
   } else if (input_grad || !st.empty()) {
     // The next stage sends a gradient exactly when this stage's output needs one.
     const int next = path.stages[t.stage + 1].rank;
-    torch::Tensor g = recv(next, tag_of(t.path, t.micro, kGradient), stats, "gradient");
+    torch::Tensor g = recv(next, tag_of(t, MessageKind::kGradient), stats, "gradient");
     DEC_ASSERT(g.sizes() == ms.output.sizes(), "gradient of ", g.sizes(), " for an output of ",
                ms.output.sizes());
     if (st.empty()) {
       grad_in = g;  // relay
     } else {
       // The gradient arrives in the default layout. A channels-last output
-      // (zoo.cc: channels-last weights) back-propagated from it runs the
-      // slow mixed-layout kernels: mobilenetv2's stem took 12.7 ms for 8
-      // samples, 1.36 ms in its own layout (bench/profile/stage_costs).
+      // (zoo.cc: channels-last weights) back-propagated from it would run the
+      // slow mixed-layout kernels (docs/measurements.md, bench/profile/stage_costs).
       timed_compute(stats, t, "bwd", [&] { ms.output.backward(g.contiguous(ms.output.suggest_memory_format())); });
     }
   }
   if (input_grad) {
     if (!grad_in.defined()) grad_in = ms.input.grad();
     DEC_ASSERT(grad_in.defined(), "no input gradient at path ", t.path, " stage ", t.stage);
-    sender_->enqueue(grad_in, path.stages[t.stage - 1].rank, tag_of(t.path, t.micro, kGradient));
+    sender_->enqueue(grad_in, path.stages[t.stage - 1].rank, tag_of(t, MessageKind::kGradient));
   }
   micro_.erase({t.path, t.micro});
   if (!hooked.empty()) ready_hooks_->finish();
@@ -398,13 +282,13 @@ void Worker::backward(const Task& t, std::map<size_t, int>& remaining, Iteration
 }
 
 void Worker::send_raw_ahead(const data::Dataset& data, const torch::Tensor& next_indices) {
-  for (const Task& t : tasks_) {
-    const PathPlan& path = plan_.paths[t.path];
+  for (const Task& t : schedule_.tasks) {
+    const ExecPath& path = plan_.paths[t.path];
     if (t.backward || t.stage != 0 || !path.stages[0].empty()) continue;
     auto [x, labels] = data.batch(next_indices.slice(0, t.offset, t.offset + t.samples));
     const int next = path.stages[1].rank;
-    sender_->enqueue(x, next, tag_of(t.path, t.micro, kActivation));
-    sender_->enqueue(labels, next, tag_of(t.path, t.micro, kLabels));
+    sender_->enqueue(x, next, tag_of(t, MessageKind::kActivation));
+    sender_->enqueue(labels, next, tag_of(t, MessageKind::kLabels));
   }
 }
 
@@ -418,21 +302,21 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
   // Gradients dropped, not zeroed (PyTorch 2's default): the next backward
   // stores its gradient instead of adding it to zeros; readers allow undefined.
   for (auto& [l, m] : blocks_) m->zero_grad(/*set_to_none=*/true);
-  std::map<size_t, int> remaining = backward_touches_;  // backward tasks left per block
+  std::map<size_t, int> remaining = schedule_.backward_touches;  // backward tasks left per block
   const bool prefetch_next = next_indices.defined();
   DEC_ASSERT(!prefetch_next || next_indices.numel() == plan_.global_batch, "next batch of ",
              next_indices.numel(), ", plan wants ", plan_.global_batch);
   prefetch_next_ = prefetch_next;
   post_receives();
-  for (size_t i = 0; i < tasks_.size(); ++i) {
-    const Task& t = tasks_[i];
+  for (size_t i = 0; i < schedule_.tasks.size(); ++i) {
+    const Task& t = schedule_.tasks[i];
     // The forward phase is done: the links are free for the next step's raw samples.
-    if (i == raw_ahead_at_ && prefetch_next) send_raw_ahead(data, next_indices);
+    if (i == schedule_.forward_phase_end && prefetch_next) send_raw_ahead(data, next_indices);
     if (t.backward) backward(t, remaining, stats);
     else forward(t, data, indices, stats);
   }
   raw_sent_ahead_ = prefetch_next;
-  const size_t prefetched = prefetch_next ? raw_keys_.size() : 0;
+  const size_t prefetched = prefetch_next ? schedule_.raw_inputs.size() : 0;
   DEC_ASSERT(posted_.size() == prefetched, posted_.size(), " receives posted at the end of a step, ", prefetched,
              " prefetched");
 

@@ -1,20 +1,13 @@
 // The executor of one rank: runs its share of an ExecPlan, iteration by
-// iteration (DESIGN.md "The runtime").
+// iteration (docs/architecture.md, "Data path"; docs/runtime.md).
 //
-// Per iteration (GPipe per path): every forward task of this rank, then every
-// backward task, in one global order that all ranks share — (phase, path,
-// micro-batch, stage), sources that only forward raw samples first — except
-// that a path's last stage (and the relays just before it) run each
-// micro-batch's backward right after its forward when an earlier stage waits
-// for the gradient, and a path's only computing stage runs such pairs after the
-// forwards that others wait for and before those that wait for others. Each
-// task's inputs come from tasks earlier in that order and sends never block the
-// compute thread (AsyncSender), so the earliest unfinished task of the job can
-// always run: no schedule deadlocks. Gradients of replicated blocks are
-// all-reduced by GradSync as soon as this rank's last backward touching them
-// has produced them (GradReadyHooks, at full speed) or has ended (emulated
-// speed), overlapping the rest of backward; then every replica applies the
-// same optimizer step.
+// Per iteration it runs this rank's tasks in the order of its RankSchedule
+// (schedule.h: one global order that all ranks share, so no schedule
+// deadlocks); sends never block the compute thread (AsyncSender). Gradients of
+// replicated blocks are all-reduced by GradSync as soon as this rank's last
+// backward touching them has produced them (GradReadyHooks, at full speed) or
+// has ended (emulated speed), overlapping the rest of backward; then every
+// replica applies the same optimizer step.
 //
 // Semantics: loss = sum of cross-entropy over the B samples / B, so one
 // iteration equals single-node training on the same B samples up to
@@ -42,6 +35,7 @@
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/grad_ready.h"
 #include "dec/runtime/grad_sync.h"
+#include "dec/runtime/schedule.h"
 #include "dec/runtime/task_costs.h"
 #include "dec/runtime/trace.h"
 
@@ -119,9 +113,7 @@ class Worker {
   const std::string& block_name(size_t l) const { return spec_.block(l).name; }
 
  private:
-  struct Task;
   struct MicroState;
-  void build_tasks();
   torch::Tensor run_blocks(size_t begin, size_t end, torch::Tensor x);
   std::vector<int64_t> activation_shape(size_t boundary, int64_t batch) const;
   void forward(const Task& t, const data::Dataset& data, const torch::Tensor& indices,
@@ -160,16 +152,13 @@ class Worker {
   std::unique_ptr<AsyncSender> sender_;
   std::unique_ptr<GradSync> grad_sync_;
   std::unique_ptr<GradReadyHooks> ready_hooks_;  // null under emulated speed or without replicas
-  std::vector<Task> tasks_;
+  RankSchedule schedule_;
   TaskCosts costs_;  // measured when emulated (options_.pacer)
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
   std::map<std::pair<int, int>, std::pair<torch::Tensor, comm::Group::PendingRecv>>
       posted_;  // (peer, tag) -> buffer and its receive, this iteration
-  std::set<std::pair<int, int>> raw_keys_;   // (peer, tag) of raw inputs this rank receives
   bool prefetch_next_ = false;               // this step re-posts raw receives for the next
   bool raw_sent_ahead_ = false;              // this step's raw sources were sent by the last one
-  size_t raw_ahead_at_ = 0;                  // tasks_ index where the forward phase ends
-  std::map<size_t, int> backward_touches_;  // block -> backward tasks touching it per iteration (fixed)
 };
 
 }  // namespace dec::runtime

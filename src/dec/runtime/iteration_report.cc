@@ -1,0 +1,158 @@
+#include "dec/runtime/iteration_report.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "dec/core/stats.h"
+#include "dec/runtime/protocol.h"
+
+namespace dec::runtime {
+
+namespace {
+
+using nlohmann::json;
+
+// What an emulated rank measured its tasks at (TaskCosts): a stage's cost there
+// against the profile's is the first thing to read when a prediction misses
+// (docs/report.md, `task_costs`).
+json costs_json(const TaskCosts& costs) {
+  json stages = json::array();
+  for (const auto& [s, c] : costs.stages()) {
+    stages.push_back({{"begin", s.begin}, {"end", s.end}, {"rows", s.rows}, {"loss", s.loss},
+                      {"input_grad", s.input_grad}, {"in_flight", s.in_flight},
+                      {"forward_s", c.forward_s}, {"backward_s", c.backward_s}});
+  }
+  return {{"stages", stages}, {"step_s", costs.step_s()}, {"scale", costs.scale()}};
+}
+
+json span_json(const std::vector<Span>& spans) {
+  json out = json::array();
+  for (const auto& s : spans) {
+    out.push_back({{"kind", s.kind}, {"start_s", s.start_s}, {"end_s", s.end_s}, {"label", s.label}});
+  }
+  return out;
+}
+
+json stats_json(const IterationStats& st) {
+  return {{"loss_sum", st.loss_sum},       {"loss_samples", st.loss_samples},
+          {"wall_s", st.wall_s},           {"compute_s", st.compute_s},
+          {"recv_wait_s", st.recv_wait_s}, {"sync_wait_s", st.sync_wait_s},
+          {"send_wait_s", st.send_wait_s}};
+}
+
+// Bytes this rank sent to each peer (by node name), point-to-point and collective.
+json sent_json(const comm::CountersSnapshot& traffic, const ExecPlan& plan) {
+  json sent = json::object();
+  for (const auto& [peer, t] : traffic.peers) {
+    if (t.bytes_sent + t.collective_bytes_sent > 0) {
+      sent[plan.nodes[peer]] = t.bytes_sent + t.collective_bytes_sent;
+    }
+  }
+  return sent;
+}
+
+// One rank's report of an iteration, as rank 0 reads it.
+struct RankReport {
+  double loss_sum = 0, wall_s = 0;
+  json stats, sent, trace;
+};
+
+}  // namespace
+
+IterationReporter::IterationReporter(const comm::Rendezvous& rv, comm::Store store, const ExecPlan& plan,
+                                     std::chrono::milliseconds timeout, MetricsWriter* metrics,
+                                     JobObserver* observer, int64_t first_step, int64_t total_steps)
+    : rv_(rv),
+      store_(std::move(store)),
+      plan_(plan),
+      timeout_(timeout),
+      metrics_(metrics),
+      observer_(observer),
+      first_step_(first_step),
+      total_steps_(total_steps),
+      // The third iteration run: past the warm-up, and past the first
+      // iteration after it, whose links may still carry warm-up traffic.
+      trace_step_(std::min(total_steps, first_step + 3)) {}
+
+void IterationReporter::report_task_costs(const TaskCosts& costs) {
+  const json mine = costs_json(costs);
+  if (rv_.rank() != 0) {
+    store_.set(keys::costs(rv_.rank()), mine.dump());
+    return;
+  }
+  json nodes = json::object();
+  for (int r = 0; r < rv_.world_size(); ++r) {
+    const std::string key = keys::costs(r);
+    const json c = r == 0 ? mine
+                          : read_peer_message(store_.get(key, timeout_), rv_.describe(r), key,
+                                              [](const json& j) { return j; });
+    if (c.contains("stages") && !c.at("stages").empty()) nodes[plan_.nodes[r]] = c;
+  }
+  if (metrics_ && !nodes.empty()) metrics_->write({{"event", "task_costs"}, {"nodes", nodes}});
+}
+
+void IterationReporter::report(int64_t step, int64_t epoch, const IterationStats& stats,
+                               const comm::CountersSnapshot& traffic) {
+  const json mine = stats_json(stats);
+  const json sent = sent_json(traffic, plan_);
+  const bool traced = step == trace_step_;
+  if (rv_.rank() == 0) {
+    gather(step, epoch, stats, mine, sent, traced);
+    return;
+  }
+  json report = {{"stats", mine}, {"sent", sent}};
+  if (traced) report["trace"] = span_json(stats.trace);
+  store_.set(keys::iteration(step, rv_.rank()), report.dump());
+}
+
+void IterationReporter::gather(int64_t step, int64_t epoch, const IterationStats& stats, const json& mine,
+                               const json& sent, bool traced) {
+  json trace = json::object(), nodes = json::object(), links = json::object();
+  const std::string& me = plan_.nodes[0];
+  if (traced) trace[me] = span_json(stats.trace);
+  double loss_sum = stats.loss_sum, measured = stats.wall_s;
+  nodes[me] = mine;
+  for (const auto& [to, bytes] : sent.items()) links[me + "->" + to] = bytes;
+  for (int r = 1; r < rv_.world_size(); ++r) {
+    const std::string key = keys::iteration(step, r);
+    const RankReport rr = read_peer_message(store_.get(key, timeout_), rv_.describe(r), key, [&](const json& j) {
+      RankReport out{j.at("stats").at("loss_sum").get<double>(), j.at("stats").at("wall_s").get<double>(),
+                     j.at("stats"), j.at("sent"), traced ? j.at("trace") : json()};
+      return out;
+    });
+    store_.native()->deleteKey(key);  // the store lives as long as the job
+    const std::string& node = plan_.nodes[r];
+    loss_sum += rr.loss_sum;
+    measured = std::max(measured, rr.wall_s);
+    nodes[node] = rr.stats;
+    if (traced) trace[node] = rr.trace;
+    for (const auto& [to, bytes] : rr.sent.items()) links[node + "->" + to] = bytes;
+  }
+  last_loss_ = loss_sum / static_cast<double>(plan_.global_batch);
+  measured_s_.push_back(measured);
+  samples_ += plan_.global_batch;
+  if (metrics_) {
+    metrics_->write({{"event", "iteration"}, {"step", step}, {"epoch", epoch}, {"loss", last_loss_},
+                     {"measured_s", measured}, {"predicted_s", plan_.predicted_iteration_s},
+                     {"nodes", nodes}, {"bytes_sent", links}});
+    if (traced) metrics_->write({{"event", "trace"}, {"step", step}, {"nodes", trace}});
+  }
+  if (!observer_) return;
+  const double run_s = std::accumulate(measured_s_.begin(), measured_s_.end(), 0.0);
+  IterationEvent ev;
+  ev.step = step;
+  ev.total_steps = total_steps_;
+  ev.epoch = epoch;
+  ev.loss = last_loss_;
+  ev.measured_s = measured;
+  ev.predicted_s = plan_.predicted_iteration_s;
+  ev.samples_per_s = static_cast<double>(samples_) / std::max(run_s, 1e-9);
+  ev.eta_s = run_s / static_cast<double>(step - first_step_) * static_cast<double>(total_steps_ - step);
+  observer_->on_iteration(ev);
+}
+
+double IterationReporter::mean_iteration_s() const {
+  return measured_s_.empty() ? 0 : steady_mean(measured_s_);
+}
+
+}  // namespace dec::runtime
