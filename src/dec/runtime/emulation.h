@@ -1,4 +1,4 @@
-// Emulating a cluster spec on one machine (DESIGN.md "Emulation", `--emulate`):
+// Emulating a cluster spec on one machine (docs/runtime.md, "Emulation", `--emulate`):
 // each process plays one node of the spec at the node's speed (ComputePacer), and
 // every message between two ranks crosses the spec's links on the tree route
 // between their nodes, at each link's rate and latency (comm::TokenBucketShaper).

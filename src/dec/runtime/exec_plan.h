@@ -1,6 +1,6 @@
 // The runtime's view of a plan: who runs which blocks on how many samples.
 //
-// An ExecPlan is what every rank executes (DESIGN.md "The runtime"). It is
+// An ExecPlan is what every rank executes (docs/runtime.md). It is
 // made from a planner::Plan (from_plan) or written by hand in tests. Node i of
 // `nodes` is global rank i: one process per node.
 //

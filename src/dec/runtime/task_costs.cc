@@ -24,10 +24,8 @@ TaskCosts TaskCosts::measure(const model::ModelSpec& spec, const std::vector<Sta
   // Its own generator: the job's random streams stay as they would be at full speed.
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   // Two passes over the shapes, each shape's cost the cheaper of its two: a
-  // burst of other work on the machine that slows one pass is left out. In a
-  // single pass, two shapes of one edge measured 1.56 and 1.78x their profile
-  // where every other shape of the run measured within 10% (S2-fast/W2,
-  // 2026-11-30); rerun, the same shapes measured 0.95-0.97.
+  // burst of other work on the machine that slows one pass is left out
+  // (docs/measurements.md, "Two passes over the task shapes").
   std::set<StageShape> unique;
   for (const StageShape& s : shapes)
     if (s.begin < s.end) unique.insert(s);

@@ -1,27 +1,25 @@
-// What an emulated node's compute tasks cost at full speed (DESIGN.md
+// What an emulated node's compute tasks cost at full speed (docs/runtime.md,
 // "Emulation"): the thread CPU seconds each task takes on a warm core of this
 // machine, measured once, before training, on fresh copies of the node's blocks.
 //
 // An emulated node of speed s then makes each task take its cost / s
 // (ComputePacer). Pacing by the CPU time the task spent in the job instead
-// multiplies an artefact of emulation by 1 / s: compute that follows a pause
-// needs more CPU than the same compute run back to back (bench/runtime/pause_cost,
-// fmnist-cnn, micro-batch 16, 2026-11-30: forward 2.11 ms back to back, 3.34 ms
-// after 0.1 s asleep, 3.27 ms after 0.3 s; backward 4.93, 6.81, 6.75 ms), and a
-// node at speed 0.01 sleeps about 0.3 s between such tasks. A real device that slow never pauses, so it
-// pays none of this; nor does it multiply this machine's noise by 100.
+// would multiply an artefact of emulation by 1 / s: compute that follows a
+// pause needs more CPU than the same compute run back to back
+// (bench/runtime/pause_cost; docs/measurements.md, "Runtime"), and a node at
+// speed 0.01 sleeps about 0.3 s between such tasks. A real device that slow
+// never pauses, so it pays none of this; nor does it multiply this machine's
+// noise by 100.
 //
 // Measuring on copies leaves the job's parameters, buffers (batch-norm
 // statistics) and random streams untouched.
 //
-// The machine's speed drifts: the same task measured minutes apart differed by
-// up to 10% (mobilenetv2's whole model on 8 samples: 0.88 of its profile in one
-// job, 0.95 in a bench run four minutes later, 2026-11-30). Given the profile
-// the plan was made from, the rank also measures the profile's own whole-model
-// task and scales every cost by the profile's time for it over the measured
-// one: the node then takes for the whole model what its profile says, and only
-// what differs between tasks (rows, stage boundaries, micro-batches in flight)
-// is left to the measurement.
+// The machine's speed drifts by several percent over minutes (docs/measurements.md,
+// "Runtime"). Given the profile the plan was made from, the rank also measures
+// the profile's own whole-model task and scales every cost by the profile's
+// time for it over the measured one: the node then takes for the whole model
+// what its profile says, and only what differs between tasks (rows, stage
+// boundaries, micro-batches in flight) is left to the measurement.
 #pragma once
 
 #include <map>
