@@ -7,7 +7,7 @@
 //   executor    [0, kGatherTagBase)         activations, labels and gradients of
 //                                           one (path, micro-batch): worker.cc
 //   gather      [kGatherTagBase, INT_MAX]   the whole model gathered to rank 0
-//                                           for evaluation: job_model.cc
+//                                           for evaluation: model_gather.cc
 //
 // Collectives (all-reduce, broadcast, barrier) use Gloo's own collective tags and
 // never meet these.
