@@ -1,5 +1,5 @@
 // The MILP against the exhaustive reference on random small instances
-// (STYLE.md 8: correctness is defined against a reference).
+// (exhaustive.cc enumerates every plan: it defines what optimal is).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // The reference plans printed beside every DEC plan, evaluated with the same
-// cost model (DESIGN.md "The planner", SCENARIOS.md):
+// cost model (docs/plan.md, "Baselines"):
 //   device-only   every source trains on its own samples alone
 //   edge-only     raw samples go to the first edge on each source's route
 //   cloud-only    raw samples go to the first cloud node on each source's route

@@ -1,4 +1,5 @@
-// The CBC backend: the only file that includes CBC's headers (STYLE.md 3).
+// The CBC backend: the only file that includes CBC's headers, so that they stay
+// out of the planner's interface.
 #include <Cbc_C_Interface.h>
 #include <cfloat>
 
@@ -95,7 +96,7 @@ class CbcSolver : public Solver {
     Cbc_Model* m = cbc.m;
     load(milp, m);
     Cbc_setLogLevel(m, 0);
-    // timeMode first: without it CBC's "seconds" count CPU time (DESIGN.md).
+    // timeMode first: without it CBC's "seconds" count CPU time.
     Cbc_setParameter(m, "timeMode", "elapsed");
     Cbc_setParameter(m, "threads", std::to_string(std::max(1, o.threads)).c_str());
     Cbc_setParameter(m, "sec", fmt(std::max(0.01, o.time_limit_s)).c_str());

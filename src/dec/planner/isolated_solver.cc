@@ -1,6 +1,6 @@
 // Runs a solver in a forked child so that a crash inside it (CBC has crashed in
-// CglPreProcess on long time-limited solves, DESIGN.md) cannot take the planner
-// down. The child inherits the model by copy-on-write and sends the result back
+// CglPreProcess on long time-limited solves of large models) cannot take the
+// planner down. The child inherits the model by copy-on-write and sends the result back
 // through a pipe; the parent enforces a wall-clock deadline.
 #include <fcntl.h>
 #include <poll.h>

@@ -36,7 +36,8 @@ struct PlannerOptions {
 // and Timeout when the search found no plan in time and no baseline fits either.
 Plan make_plan(const Instance& in, const PlannerOptions& options = {});
 
-// CBC settings measured to suit these models (DESIGN.md "The planner").
+// The CBC settings every solve uses (docs/plan.md, "Search and bound", says
+// why; bench/planner/planner_bench measures solve times to check them).
 const std::vector<std::pair<std::string, std::string>>& cbc_tuning();
 
 }  // namespace dec::planner

@@ -66,7 +66,8 @@ class Solver {
 };
 
 // COIN-OR CBC through its C interface, in this process. CBC has been seen to
-// crash inside time-limited solves of large models (DESIGN.md): prefer isolate().
+// crash inside time-limited solves of large models (in CglPreProcess): prefer
+// isolate().
 std::unique_ptr<Solver> make_cbc_solver();
 
 // Runs `inner` in a forked child process; the result comes back through a
