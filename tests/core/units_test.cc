@@ -45,6 +45,12 @@ TEST(Units, Formats) {
   EXPECT_EQ(format_bytes(12), "12 B");
   EXPECT_EQ(format_seconds(0.0312), "31.2 ms");
   EXPECT_EQ(format_seconds(2.5), "2.50 s");
+  EXPECT_EQ(format_bytes(3.0 * (1 << 30)), "3.0 GiB");
+  EXPECT_EQ(format_count(999), "999");
+  EXPECT_EQ(format_count(1234567), "1.2M");
+  EXPECT_EQ(format_flops(512), "512 FLOPs");
+  EXPECT_EQ(format_flops(8.59e6), "8.59 MFLOPs");
+  EXPECT_EQ(format_flops(3e15), "3000.00 TFLOPs");  // the largest unit, however large
 }
 
 }  // namespace

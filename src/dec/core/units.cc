@@ -59,16 +59,38 @@ double parse_seconds(const std::string& text, const std::string& where) {
   return scaled(text, where, kUnits, "s, ms, us, min, h");
 }
 
-std::string format_bytes(double bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+namespace {
+
+// `v` in the largest of five units, each `base` times the one before, that
+// keeps it at or above 1: a whole number in the first unit, `precision`
+// decimals in the others, then `separator` and the unit's name.
+std::string format_scaled(double v, double base, const char* const (&units)[5], int precision,
+                          const char* separator) {
   int i = 0;
-  while (bytes >= 1024 && i < 4) {
-    bytes /= 1024;
+  while (std::abs(v) >= base && i < 4) {
+    v /= base;
     ++i;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[i]);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f%s%s", i == 0 ? 0 : precision, v, separator, units[i]);
   return buf;
+}
+
+}  // namespace
+
+std::string format_bytes(double bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  return format_scaled(bytes, 1024, kUnits, 1, " ");
+}
+
+std::string format_count(double n) {
+  static const char* const kSuffix[] = {"", "K", "M", "G", "T"};
+  return format_scaled(n, 1000, kSuffix, 1, "");
+}
+
+std::string format_flops(double flops) {
+  static const char* const kUnits[] = {"FLOPs", "kFLOPs", "MFLOPs", "GFLOPs", "TFLOPs"};
+  return format_scaled(flops, 1000, kUnits, 2, " ");
 }
 
 std::string format_seconds(double s) {

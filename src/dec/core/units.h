@@ -16,8 +16,11 @@ double parse_bytes(const std::string& text, const std::string& where);
 double parse_mbps(const std::string& text, const std::string& where);
 double parse_seconds(const std::string& text, const std::string& where);
 
-// Human-readable forms for summaries: "1.5 MiB", "18.9 Mbit/s", "312 ms".
+// Human-readable forms for summaries: "1.5 MiB", "18.9 Mbit/s", "312 ms",
+// "1.2M" (a count, in thousands), "8.59 MFLOPs" (the largest unit at or above 1).
 std::string format_bytes(double bytes);
+std::string format_count(double n);
+std::string format_flops(double flops);
 std::string format_seconds(double seconds);
 std::string format_mbps(double mbps);
 
