@@ -6,18 +6,16 @@
 // with channels-last weights (model.h) and FusedAdam (optim/fused_adam.h), so
 // a ratio below 1 is those two, and above it DEC's own overhead.
 //
-//   build/bench/trainer_bench [--steps 150] [--rounds 5] [--threads 2]
+//   build/bench/trainer_bench [--steps 150] [--rounds 5] [--threads 2] [--batch 64]
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
+#include "../bench_args.h"
+#include "dec/core/stats.h"
 #include "dec/data/dataset.h"
-#include "dec/runtime/trainer.h"
 
 namespace {
 
@@ -61,49 +59,22 @@ double plain_loop(const dec::data::Dataset& train, int64_t steps, int64_t batch)
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
 }
 
-double dec_trainer(int64_t steps, int64_t batch) {
-  dec::runtime::TrainOptions o;
-  o.model = "fmnist-cnn";
-  o.dataset = "fashion-mnist";
-  o.max_steps = steps;
-  o.batch_size = batch;
-  o.optimizer.kind = "adam";
-  o.optimizer.lr = 1e-3;
-  o.evaluate = false;
-  dec::runtime::TrainResult r = dec::runtime::train(o, nullptr);
-  return r.train_seconds / r.steps;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps = 150, rounds = 5, batch = 64;
-  int threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--steps")) steps = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
-  }
-  torch::set_num_threads(threads);
+  const dec::bench::StepBenchArgs args = dec::bench::parse_step_bench_args(argc, argv);
+  const int64_t steps = args.steps, batch = args.batch;
+  torch::set_num_threads(args.threads);
   dec::data::Dataset train = dec::data::load_fashion_mnist(dec::data::Split::kTrain);
   std::vector<double> dec_s, plain_s;
-  for (int64_t r = 0; r < rounds; ++r) {
-    // The DEC trainer loads the dataset itself; only its step time is counted.
-    dec_s.push_back(dec_trainer(steps, batch));
+  for (int64_t r = 0; r < args.rounds; ++r) {
+    dec_s.push_back(dec::bench::trainer_step_seconds(steps, batch));
     plain_s.push_back(plain_loop(train, steps, batch));
     std::printf("round %lld: dec %.2f ms/step, plain %.2f ms/step\n", static_cast<long long>(r + 1),
                 1e3 * dec_s.back(), 1e3 * plain_s.back());
   }
-  const double d = median(dec_s), p = median(plain_s);
-  std::printf("W1 fmnist-cnn, batch %lld, Adam, %d threads, %lld steps x %lld rounds\n",
-              static_cast<long long>(batch), threads, static_cast<long long>(steps),
-              static_cast<long long>(rounds));
+  const double d = dec::median(dec_s), p = dec::median(plain_s);
+  dec::bench::print_step_bench_setup(args);
   std::printf("median seconds/step: dec %.5f  plain LibTorch %.5f  ratio dec/plain %.3f (goal <= 1.03)\n",
               d, p, d / p);
   return 0;
