@@ -5,9 +5,10 @@
 // block above the dynamic mmap threshold (128 KiB, rising to at most 32 MiB)
 // is mmap'd and unmapped on free, and free memory above 128 KiB at the top of
 // the heap is trimmed back to the kernel; either way the next iteration
-// page-faults the same memory in again, zero-filled. Measured on the 2-node
-// data-parallel peer (bench/ddp_peer): a third of the CPU went to the kernel,
-// mostly page faults, and the step took 25% longer than with these settings.
+// page-faults the same memory in again, zero-filled: on the 2-node
+// data-parallel peer (bench/ddp_peer) the kernel took a third of the CPU, mostly
+// page faults, and the step was slower by about a quarter (docs/measurements.md,
+// "glibc malloc settings").
 // This is what jemalloc or tcmalloc, preloaded, give PyTorch users; we get it
 // from glibc with two mallopt calls.
 //

@@ -26,10 +26,10 @@ torch::Tensor resized(const torch::Tensor& x, const std::vector<int64_t>& shape)
 }  // namespace
 
 // index_select copies contiguous rows whole and splits large batches across
-// intra-op threads. A hand-written memcpy gather measured no faster on one
-// thread (Fashion-MNIST, batch 128: 94 vs 97 us) and slower on two (71 vs
-// 51 us), so the only work added here is checking the indices, which turns a
-// bad index into a DEC error naming the dataset rather than a c10::Error.
+// intra-op threads; a hand-written memcpy gather was no faster on one thread
+// and slower on two (docs/measurements.md, "Gathering a batch"). So the only
+// work added here is checking the indices, which turns a bad index into a DEC
+// error naming the dataset rather than a c10::Error.
 std::pair<torch::Tensor, torch::Tensor> Dataset::batch(const torch::Tensor& indices) const {
   DEC_ASSERT(indices.dim() == 1 && indices.scalar_type() == torch::kLong && indices.is_cpu(),
              "batch indices must be a CPU int64 vector, got ", indices.sizes(), " ",

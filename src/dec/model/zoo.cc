@@ -14,12 +14,11 @@ constexpr int64_t kMaxInputElements = int64_t{1} << 36;
 
 using Builder = ModelSpec (*)(const std::string&, const Shape&, int64_t);
 
-// `layout` is whichever ran a training step faster here, one thread, at the
-// default input (`dec profile --threads 1`, whole model, forward + backward,
-// contiguous -> channels-last, 2026-11-29): fmnist-cnn 20.1 -> 15.2-15.7 ms
-// (batch 32), lenet5 6.0-6.1 -> 5.2-5.5 ms (64), mobilenetv2 478-480 ->
-// 297-312 ms (32); vgg11 291-296 -> 320-326 ms and resnet18 867-885 ->
-// 824-895 ms (32) stay contiguous; mlp has no 4-D weights.
+// `layout` is whichever runs a training step faster on one core of this
+// machine at the default input: channels-last for fmnist-cnn, lenet5 and
+// mobilenetv2, contiguous for vgg11 and resnet18, where channels-last gains
+// nothing; mlp has no 4-D weights. build/bench/layout_bench compares the two
+// (docs/measurements.md, "Weight layout").
 struct Family {
   ZooEntry entry;
   Builder build;
