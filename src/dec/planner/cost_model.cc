@@ -78,11 +78,11 @@ void check_structure(const Instance& in, const Structure& s) {
   }
 }
 
-Evaluation evaluate(const Instance& in, const Structure& s) {
-  check_structure(in, s);
-  const int L = in.num_blocks();
-  const size_t N = in.nodes.size(), E = in.links.size();
-  const double M = in.micro_batches;
+namespace {
+
+// Every per-node, per-link and per-path figure sized for `in`, all zero.
+Evaluation zeroed(const Instance& in) {
+  const size_t N = in.nodes.size(), E = in.links.size(), P = in.paths.size();
   Evaluation ev;
   ev.node_compute_s.assign(N, 0);
   ev.node_static_bytes.assign(N, 0);
@@ -91,81 +91,108 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   ev.link_activation_bytes.assign(E, 0);
   ev.link_sync_bytes.assign(E, 0);
   ev.link_s.assign(E, 0);
-  ev.path_fill_s.assign(in.paths.size(), 0);
-  ev.path_latency_s.assign(in.paths.size(), 0);
-  ev.holds.assign(N, std::vector<char>(L, 0));
-
-  // Per link, the parts of link_activation_bytes that are raw input and that cross serial hops.
-  std::vector<double> raw_bytes(E, 0), serial_bytes(E, 0);
-
-  // Per path and stage, one micro-batch's time: nodes then hops.
-  std::vector<std::vector<double>>& t_node = ev.path_node_s;
-  std::vector<std::vector<double>>& t_hop = ev.path_hop_s;
-  t_node.resize(in.paths.size());
-  t_hop.resize(in.paths.size());
-  ev.path_node_fwd_s.resize(in.paths.size());
-  ev.path_node_bwd_s.resize(in.paths.size());
-  for (size_t p = 0; p < in.paths.size(); ++p) {
-    const PathData& path = in.paths[p];
-    const PathChoice& c = s[p];
-    t_node[p].assign(path.nodes.size(), 0);
-    ev.path_node_fwd_s[p].assign(path.nodes.size(), 0);
-    ev.path_node_bwd_s[p].assign(path.nodes.size(), 0);
-    t_hop[p].assign(path.links.size(), 0);
-    if (c.samples == 0) continue;
-    const double b = static_cast<double>(c.samples);
-    for (size_t j = 0; j < path.nodes.size(); ++j) {
-      const int k = path.nodes[j];
-      auto [begin, end] = node_range(in, static_cast<int>(p), c, static_cast<int>(j));
-      double fwd = 0, bwd = 0, saved = 0;  // step_s = fwd_s + bwd_s
-      for (int l = begin; l < end; ++l) {
-        fwd += in.fwd_s(static_cast<int>(p), k, l);
-        bwd += in.bwd_s(static_cast<int>(p), k, l);
-        saved += in.blocks[l].saved_bytes;
-        ev.holds[k][l] = 1;
-      }
-      ev.node_activation_bytes[k] += b * saved;
-      if (end > begin) ev.node_samples[k] += c.samples;
-      ev.path_node_fwd_s[p][j] = b * fwd / M;
-      ev.path_node_bwd_s[p][j] = b * bwd / M;
-      t_node[p][j] = ev.path_node_fwd_s[p][j] + ev.path_node_bwd_s[p][j];
-      ev.node_compute_s[k] += M * t_node[p][j];
-    }
-    for (size_t h = 0; h < path.links.size(); ++h) {
-      const LinkData& link = in.links[path.links[h]];
-      const double bytes = b * in.hop_bytes_per_sample(c.cuts[h]);
-      ev.link_activation_bytes[path.links[h]] += bytes;
-      if (carries_raw(c, h)) {
-        raw_bytes[path.links[h]] += bytes;
-      } else if (serial_hop(in, static_cast<int>(p), c, static_cast<int>(h))) {
-        serial_bytes[path.links[h]] += bytes;
-      }
-      t_hop[p][h] = bytes / (M * link.bytes_per_s);
-      if (!carries_raw(c, h)) ev.path_latency_s[p] += 2 * link.latency_s;
-    }
-    double fill = ev.path_latency_s[p];
-    for (double t : t_node[p]) fill += t;
-    for (size_t h = 0; h < path.links.size(); ++h)
-      if (!carries_raw(c, h)) fill += t_hop[p][h];
-    ev.path_fill_s[p] = fill;
+  ev.path_fill_s.assign(P, 0);
+  ev.path_latency_s.assign(P, 0);
+  ev.holds.assign(N, std::vector<char>(in.num_blocks(), 0));
+  ev.path_node_s.resize(P);
+  ev.path_hop_s.resize(P);
+  ev.path_node_fwd_s.resize(P);
+  ev.path_node_bwd_s.resize(P);
+  for (size_t p = 0; p < P; ++p) {
+    const size_t nodes = in.paths[p].nodes.size();
+    ev.path_node_s[p].assign(nodes, 0);
+    ev.path_node_fwd_s[p].assign(nodes, 0);
+    ev.path_node_bwd_s[p].assign(nodes, 0);
+    ev.path_hop_s[p].assign(in.paths[p].links.size(), 0);
   }
+  return ev;
+}
 
-  // Gradient sync: a block held on both sides of a link crosses it once.
-  for (size_t e = 0; e < E; ++e) {
-    for (int l = 0; l < L; ++l) {
+// Per link, the parts of its activation bytes that are raw input and that
+// cross serial hops (duplex_bytes).
+struct LinkParts {
+  std::vector<double> raw, serial;
+  explicit LinkParts(size_t links) : raw(links, 0), serial(links, 0) {}
+};
+
+// The stages of used path p: one micro-batch's forward and backward time on
+// each node, and what they add to the node's compute, samples, activation
+// memory and held blocks.
+void add_node_stages(const Instance& in, int p, const PathChoice& c, Evaluation& ev) {
+  const PathData& path = in.paths[p];
+  const double M = in.micro_batches, b = static_cast<double>(c.samples);
+  for (size_t j = 0; j < path.nodes.size(); ++j) {
+    const int k = path.nodes[j];
+    auto [begin, end] = node_range(in, p, c, static_cast<int>(j));
+    double fwd = 0, bwd = 0, saved = 0;  // step_s = fwd_s + bwd_s
+    for (int l = begin; l < end; ++l) {
+      fwd += in.fwd_s(p, k, l);
+      bwd += in.bwd_s(p, k, l);
+      saved += in.blocks[l].saved_bytes;
+      ev.holds[k][l] = 1;
+    }
+    ev.node_activation_bytes[k] += b * saved;
+    if (end > begin) ev.node_samples[k] += c.samples;
+    ev.path_node_fwd_s[p][j] = b * fwd / M;
+    ev.path_node_bwd_s[p][j] = b * bwd / M;
+    ev.path_node_s[p][j] = ev.path_node_fwd_s[p][j] + ev.path_node_bwd_s[p][j];
+    ev.node_compute_s[k] += M * ev.path_node_s[p][j];
+  }
+}
+
+// The hops of used path p: their bytes on each link (and which part is raw or
+// serial), one micro-batch's transfer time, and the path's latency.
+void add_hops(const Instance& in, int p, const PathChoice& c, Evaluation& ev, LinkParts& parts) {
+  const PathData& path = in.paths[p];
+  const double M = in.micro_batches, b = static_cast<double>(c.samples);
+  for (size_t h = 0; h < path.links.size(); ++h) {
+    const int e = path.links[h];
+    const double bytes = b * in.hop_bytes_per_sample(c.cuts[h]);
+    ev.link_activation_bytes[e] += bytes;
+    if (carries_raw(c, h)) {
+      parts.raw[e] += bytes;
+    } else if (serial_hop(in, p, c, static_cast<int>(h))) {
+      parts.serial[e] += bytes;
+    }
+    ev.path_hop_s[p][h] = bytes / (M * in.links[e].bytes_per_s);
+    if (!carries_raw(c, h)) ev.path_latency_s[p] += 2 * in.links[e].latency_s;
+  }
+}
+
+// One micro-batch through every stage of path p and every hop that carries
+// activations, plus the path's latency.
+double fill_of(const Evaluation& ev, int p, const PathChoice& c) {
+  double fill = ev.path_latency_s[p];
+  for (double t : ev.path_node_s[p]) fill += t;
+  for (size_t h = 0; h < ev.path_hop_s[p].size(); ++h)
+    if (!carries_raw(c, h)) fill += ev.path_hop_s[p][h];
+  return fill;
+}
+
+// Gradient sync: a block held on both sides of a link crosses it once. Then
+// each link's busy time from its activation, raw, serial and sync bytes.
+void add_sync_and_link_times(const Instance& in, const LinkParts& parts, Evaluation& ev) {
+  for (size_t e = 0; e < in.links.size(); ++e) {
+    for (int l = 0; l < in.num_blocks(); ++l) {
       bool below = false, above = false;
-      for (size_t k = 0; k < N; ++k) {
+      for (size_t k = 0; k < in.nodes.size(); ++k) {
         if (!ev.holds[k][l]) continue;
         (in.below[e][k] ? below : above) = true;
       }
       if (below && above) ev.link_sync_bytes[e] += in.sync_bytes(l);
     }
-    ev.link_s[e] = (duplex_bytes(ev.link_activation_bytes[e] - raw_bytes[e], serial_bytes[e], raw_bytes[e]) +
-                    ev.link_sync_bytes[e]) / in.links[e].bytes_per_s;
+    const double act = ev.link_activation_bytes[e] - parts.raw[e];
+    ev.link_s[e] = (duplex_bytes(act, parts.serial[e], parts.raw[e]) + ev.link_sync_bytes[e]) /
+                   in.links[e].bytes_per_s;
   }
+}
 
-  for (size_t k = 0; k < N; ++k) {
-    for (int l = 0; l < L; ++l) {
+// What holding a block costs a node whatever its samples: parameters,
+// gradients and optimizer state in memory, the optimizer step in compute.
+// Then which nodes exceed their memory cap.
+void add_held_blocks(const Instance& in, Evaluation& ev) {
+  for (size_t k = 0; k < in.nodes.size(); ++k) {
+    for (int l = 0; l < in.num_blocks(); ++l) {
       if (!ev.holds[k][l]) continue;
       ev.node_static_bytes[k] += in.static_bytes(l);
       ev.node_compute_s[k] += in.nodes[k].opt_s[l];  // once per iteration, after the sync
@@ -175,33 +202,40 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       ev.over_memory.push_back(static_cast<int>(k));
     }
   }
+}
 
-  // The iteration time: the largest of the resource loads, and for every path
-  // and every resource it uses, that resource's load plus the path's other stages.
-  auto consider = [&ev](const TimeTerm& t) {
-    if (t.total() > ev.critical.total() || ev.critical.resource < 0) ev.critical = t;
-  };
-  auto link_term = [&](int e) {
-    TimeTerm t;
-    t.is_link = true;
-    t.resource = e;
-    t.load_s = ev.link_s[e];
-    t.sync_s = ev.link_sync_bytes[e] / in.links[e].bytes_per_s;
-    return t;
-  };
-  // The all-reduce starts once the last backward of the iteration is done (every
-  // micro-batch's gradient is in the sum), so it cannot overlap compute: no node's
-  // compute and any link's gradient sync fit in less than their sum.
+// The largest of the terms considered; of equal ones, the first.
+struct Largest {
+  TimeTerm term;
+  void consider(const TimeTerm& t) {
+    if (t.total() > term.total() || term.resource < 0) term = t;
+  }
+};
+
+TimeTerm link_term(const Instance& in, const Evaluation& ev, int e) {
+  TimeTerm t;
+  t.is_link = true;
+  t.resource = e;
+  t.load_s = ev.link_s[e];
+  t.sync_s = ev.link_sync_bytes[e] / in.links[e].bytes_per_s;
+  return t;
+}
+
+// Every resource's load alone. The all-reduce starts once the last backward
+// of the iteration is done (every micro-batch's gradient is in the sum), so
+// it cannot overlap compute: no node's compute and any link's gradient sync
+// fit in less than their sum.
+void consider_loads(const Instance& in, const Evaluation& ev, Largest& out) {
   double max_sync_s = 0;
   int max_sync_link = -1;
-  for (size_t e = 0; e < E; ++e) {
+  for (size_t e = 0; e < in.links.size(); ++e) {
     const double sync = ev.link_sync_bytes[e] / in.links[e].bytes_per_s;
     if (sync > max_sync_s) {
       max_sync_s = sync;
       max_sync_link = static_cast<int>(e);
     }
   }
-  for (size_t k = 0; k < N; ++k) {
+  for (size_t k = 0; k < in.nodes.size(); ++k) {
     TimeTerm t;
     t.resource = static_cast<int>(k);
     t.load_s = ev.node_compute_s[k];
@@ -209,64 +243,102 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
       t.after_sync_link = max_sync_link;
       t.sync_s = max_sync_s;
     }
-    consider(t);
+    out.consider(t);
   }
-  for (size_t e = 0; e < E; ++e) consider(link_term(static_cast<int>(e)));
-  for (size_t p = 0; p < in.paths.size(); ++p) {
-    const PathData& path = in.paths[p];
-    const PathChoice& c = s[p];
-    if (c.samples == 0) continue;
-    const int pi = static_cast<int>(p), last = path.hops();
-    const double stages = ev.path_fill_s[p] - ev.path_latency_s[p];
-    double up_stages = 0, up_latency = 0;  // what lies before node j on the path
-    for (int j = 0; j <= last; ++j) {
-      auto [begin, end] = node_range(in, pi, c, j);
-      if (end > begin) {  // an idle node only forwards: no fill term on it
-        TimeTerm t;
-        t.resource = path.nodes[j];
-        t.path = pi;
-        t.load_s = ev.node_compute_s[path.nodes[j]];
-        t.fill_s = stages - t_node[p][j];
-        t.latency_s = ev.path_latency_s[p];
-        // Early backward (docs/runtime.md): when only relays lie between node
-        // j and the last stage, the last stage returns micro-batch k's
-        // gradient while j still runs its forwards k+1..M-1, and j runs
-        // backward k while gradient k+1 travels. Of the round trip past j it
-        // waits only what exceeds M - 1 of its shorter task; what lies before
-        // j (the first activation's arrival, the last gradient's way back)
-        // cannot overlap.
-        if (j < last && !computes_after(in, pi, c, j)) {
-          t.overlap_s = (M - 1) * std::min(ev.path_node_fwd_s[p][j], ev.path_node_bwd_s[p][j]);
-          TimeTerm up = t;
-          up.fill_s = up_stages;
-          up.latency_s = up_latency;
-          up.overlap_s = 0;
-          consider(up);
-        }
-        consider(t);
-      }
-      up_stages += t_node[p][j];
-      if (j < last && !carries_raw(c, j)) {
-        up_stages += t_hop[p][j];
-        up_latency += 2 * in.links[path.links[j]].latency_s;
-      }
-    }
-    for (size_t h = 0; h < path.links.size(); ++h) {
-      if (carries_raw(c, h)) continue;  // prefetched: its load alone is a term
-      TimeTerm t = link_term(path.links[h]);
-      t.path = static_cast<int>(p);
-      // The hop's own share of the load is its time in the fill. A serial hop
-      // carries a micro-batch's activation and gradient one after the other
-      // (t_hop); an overlapping one carries the gradient while the next
-      // activation goes up, so its load holds only half of t_hop per
-      // micro-batch, and the last gradient's way down (the other half) is
-      // still to come after its last activation went up.
-      const bool serial = serial_hop(in, pi, c, static_cast<int>(h));
-      t.fill_s = stages - (serial ? t_hop[p][h] : t_hop[p][h] / 2);
+  for (size_t e = 0; e < in.links.size(); ++e) out.consider(link_term(in, ev, static_cast<int>(e)));
+}
+
+// Used path p's node terms: each computing node's load plus the path's other
+// stages (an idle node only forwards: no term on it).
+void consider_path_nodes(const Instance& in, int p, const PathChoice& c, const Evaluation& ev,
+                         Largest& out) {
+  const PathData& path = in.paths[p];
+  const int last = path.hops();
+  const double M = in.micro_batches;
+  const double stages = ev.path_fill_s[p] - ev.path_latency_s[p];
+  double up_stages = 0, up_latency = 0;  // what lies before node j on the path
+  for (int j = 0; j <= last; ++j) {
+    if (runs_blocks(in, p, c, j)) {
+      TimeTerm t;
+      t.resource = path.nodes[j];
+      t.path = p;
+      t.load_s = ev.node_compute_s[path.nodes[j]];
+      t.fill_s = stages - ev.path_node_s[p][j];
       t.latency_s = ev.path_latency_s[p];
-      consider(t);
+      // Early backward (docs/runtime.md): when only relays lie between node
+      // j and the last stage, the last stage returns micro-batch k's
+      // gradient while j still runs its forwards k+1..M-1, and j runs
+      // backward k while gradient k+1 travels. Of the round trip past j it
+      // waits only what exceeds M - 1 of its shorter task; what lies before
+      // j (the first activation's arrival, the last gradient's way back)
+      // cannot overlap.
+      if (j < last && !computes_after(in, p, c, j)) {
+        t.overlap_s = (M - 1) * std::min(ev.path_node_fwd_s[p][j], ev.path_node_bwd_s[p][j]);
+        TimeTerm up = t;
+        up.fill_s = up_stages;
+        up.latency_s = up_latency;
+        up.overlap_s = 0;
+        out.consider(up);
+      }
+      out.consider(t);
+    }
+    up_stages += ev.path_node_s[p][j];
+    if (j < last && !carries_raw(c, j)) {
+      up_stages += ev.path_hop_s[p][j];
+      up_latency += 2 * in.links[path.links[j]].latency_s;
     }
   }
+}
+
+// Used path p's hop terms: each activation hop's link load plus the path's
+// other stages. A hop that carries raw input is prefetched: its load alone is
+// a term.
+void consider_path_hops(const Instance& in, int p, const PathChoice& c, const Evaluation& ev,
+                        Largest& out) {
+  const PathData& path = in.paths[p];
+  const double stages = ev.path_fill_s[p] - ev.path_latency_s[p];
+  for (size_t h = 0; h < path.links.size(); ++h) {
+    if (carries_raw(c, h)) continue;
+    TimeTerm t = link_term(in, ev, path.links[h]);
+    t.path = p;
+    // The hop's own share of the load is its time in the fill. A serial hop
+    // carries a micro-batch's activation and gradient one after the other
+    // (path_hop_s); an overlapping one carries the gradient while the next
+    // activation goes up, so its load holds only half of path_hop_s per
+    // micro-batch, and the last gradient's way down (the other half) is
+    // still to come after its last activation went up.
+    const double own = ev.path_hop_s[p][h];
+    t.fill_s = stages - (serial_hop(in, p, c, static_cast<int>(h)) ? own : own / 2);
+    t.latency_s = ev.path_latency_s[p];
+    out.consider(t);
+  }
+}
+
+}  // namespace
+
+Evaluation evaluate(const Instance& in, const Structure& s) {
+  check_structure(in, s);
+  Evaluation ev = zeroed(in);
+  LinkParts parts(in.links.size());
+  for (size_t p = 0; p < in.paths.size(); ++p) {
+    if (s[p].samples == 0) continue;
+    const int pi = static_cast<int>(p);
+    add_node_stages(in, pi, s[p], ev);
+    add_hops(in, pi, s[p], ev, parts);
+    ev.path_fill_s[p] = fill_of(ev, pi, s[p]);
+  }
+  add_sync_and_link_times(in, parts, ev);
+  add_held_blocks(in, ev);
+  // The iteration time: the largest of the resource loads, and for every path
+  // and every resource it uses, that resource's load plus the path's other stages.
+  Largest largest;
+  consider_loads(in, ev, largest);
+  for (size_t p = 0; p < in.paths.size(); ++p) {
+    if (s[p].samples == 0) continue;
+    consider_path_nodes(in, static_cast<int>(p), s[p], ev, largest);
+    consider_path_hops(in, static_cast<int>(p), s[p], ev, largest);
+  }
+  ev.critical = largest.term;
   ev.iteration_s = ev.critical.total();
   return ev;
 }

@@ -23,9 +23,7 @@ std::vector<BlockRange> as_ranges(const std::vector<char>& held) {
 
 }  // namespace
 
-Plan describe(const Instance& in, const Structure& s, const std::string& kind) {
-  const Evaluation ev = evaluate(in, s);
-  const int L = in.num_blocks();
+Plan plan_of(const Instance& in, const std::string& kind) {
   Plan plan;
   plan.kind = kind;
   plan.cluster = in.cluster_name;
@@ -34,6 +32,13 @@ Plan describe(const Instance& in, const Structure& s, const std::string& kind) {
   for (const auto& b : in.blocks) plan.blocks.push_back(b.name);
   plan.batch = in.batch;
   plan.micro_batches = in.micro_batches;
+  return plan;
+}
+
+Plan describe(const Instance& in, const Structure& s, const std::string& kind) {
+  const Evaluation ev = evaluate(in, s);
+  const int L = in.num_blocks();
+  Plan plan = plan_of(in, kind);
   std::vector<int> plan_index(in.paths.size(), -1);
   for (size_t p = 0; p < in.paths.size(); ++p) {
     const PathChoice& c = s[p];

@@ -10,6 +10,10 @@
 
 namespace dec::planner {
 
+// A plan of `kind` that names what it is for (cluster, model, blocks, batch,
+// micro-batches) and plans nothing yet.
+Plan plan_of(const Instance& in, const std::string& kind);
+
 // Evaluates `s` with the cost model and writes everything a Plan reports:
 // paths with samples, ranges and per-stage predictions, replica groups,
 // prediction breakdown, per-node and per-link figures. feasible = fits memory;

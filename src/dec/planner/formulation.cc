@@ -291,6 +291,16 @@ void Formulation::add_replicas() {
   }
 }
 
+// A variable that is 1 when any of `parts` is: the only part itself, or a new
+// one named `var`, at least each part (rows `row`_<part>); -1 without parts.
+int Formulation::add_any(const std::vector<int>& parts, const std::string& var, const std::string& row) {
+  if (parts.empty()) return -1;
+  if (parts.size() == 1) return parts[0];
+  const int any = milp_.add_var(var, 0, 1, false);
+  for (int v : parts) milp_.add_ge(str(row, "_", v), LinExpr::var(any) - LinExpr::var(v), 0);
+  return any;
+}
+
 void Formulation::add_sync() {
   const int L = in_.num_blocks();
   const size_t N = in_.nodes.size();
@@ -325,13 +335,7 @@ void Formulation::add_sync() {
       if (active_[k]) parts.push_back(r_[k][l]);
       for (int c : children[k])
         if (held_in[c][l] >= 0) parts.push_back(held_in[c][l]);
-      if (parts.size() == 1) {
-        held_in[k][l] = parts[0];
-        continue;
-      }
-      held_in[k][l] = milp_.add_var(str("H_", k, "_", l), 0, 1, false);
-      for (int v : parts)
-        milp_.add_ge(str("H>=_", k, "_", l, "_", v), LinExpr::var(held_in[k][l]) - LinExpr::var(v), 0);
+      held_in[k][l] = add_any(parts, str("H_", k, "_", l), str("H>=_", k, "_", l));
     }
   }
   // Outside k's subtree: the parent itself, the parent's outside, and the siblings' subtrees.
@@ -353,14 +357,7 @@ void Formulation::add_sync() {
       if (held_out[up][l] >= 0) parts.push_back(held_out[up][l]);
       for (int sib : children[up])
         if (sib != k && held_in[sib][l] >= 0) parts.push_back(held_in[sib][l]);
-      if (parts.empty()) continue;
-      if (parts.size() == 1) {
-        held_out[k][l] = parts[0];
-        continue;
-      }
-      held_out[k][l] = milp_.add_var(str("O_", k, "_", l), 0, 1, false);
-      for (int v : parts)
-        milp_.add_ge(str("O>=_", k, "_", l, "_", v), LinExpr::var(held_out[k][l]) - LinExpr::var(v), 0);
+      held_out[k][l] = add_any(parts, str("O_", k, "_", l), str("O>=_", k, "_", l));
     }
   }
   // Sample-weighted holding (valid rows that tighten the relaxation): a
@@ -411,18 +408,22 @@ void Formulation::add_sync() {
   for (size_t e = 0; e < in_.links.size(); ++e) sync_[e] = sync_[link_rep_[e]];
 }
 
+// Per node and link, sums over the paths' stage-time variables (each times
+// M: per iteration). Per link: every hop's seconds (link), those of hops that
+// carry activations (act; the rest is raw input) and of serial hops (serial).
+struct Formulation::LoadSums {
+  std::vector<LinExpr> node, link, act, serial;
+  LoadSums(size_t nodes, size_t links) : node(nodes), link(links), act(links), serial(links) {}
+};
+
 void Formulation::add_loads_and_time() {
-  const int L = in_.num_blocks();
   const double M = in_.micro_batches;
-  const size_t N = in_.nodes.size(), E = in_.links.size();
   tn_.resize(in_.paths.size());
   th_.resize(in_.paths.size());
   tf_.resize(in_.paths.size());
   serial_.resize(in_.paths.size());
   fill_.assign(in_.paths.size(), -1);
-  // Per link: every hop's seconds (link_sum), those of hops that carry
-  // activations (act_sum; the rest is raw input) and of serial hops (serial_sum).
-  std::vector<LinExpr> node_sum(N), link_sum(E), act_sum(E), serial_sum(E);
+  LoadSums sums(in_.nodes.size(), in_.links.size());
   for (size_t p = 0; p < in_.paths.size(); ++p) {
     const PathData& path = in_.paths[p];
     const int pi = static_cast<int>(p), rep = path_rep_[p];
@@ -433,157 +434,195 @@ void Formulation::add_loads_and_time() {
       serial_[p] = serial_[rep];
       fill_[p] = fill_[rep];
     } else {
-      LinExpr fill;
-      for (size_t j = 0; j < path.nodes.size(); ++j) {
-        const int k = path.nodes[j], jj = static_cast<int>(j);
-        LinExpr work;  // seconds of compute on k for path p, all samples
-        for (int l = 0; l < L; ++l) work.add(y(pi, jj, l) - y(pi, jj - 1, l), in_.step_s(pi, k, l));
-        const int t = milp_.add_var(str("tn_", p, "_", j), 0, kInf, false);
-        milp_.add_eq(str("tn=_", p, "_", j),
-                     LinExpr::var(t) - (1 / M) * work, 0);
-        tn_[p].push_back(t);
-        fill.add(t, 1);
-      }
-      for (int h = 0; h < path.hops(); ++h) {
-        const LinkData& link = in_.links[path.links[h]];
-        const int t = milp_.add_var(str("th_", p, "_", h), 0, kInf, false);
-        milp_.add_eq(str("th=_", p, "_", h), LinExpr::var(t) - (1 / (M * link.bytes_per_s)) * hop_bytes(pi, h), 0);
-        th_[p].push_back(t);
-        // The fill counts a hop that carries activations, with its latency both
-        // ways; raw input is prefetched (cost_model.cc carries_raw).
-        const int f = milp_.add_var(str("tf_", p, "_", h), 0, kInf, false);
-        milp_.add_eq(str("tf=_", p, "_", h),
-                     LinExpr::var(f) - (1 / (M * link.bytes_per_s)) * activation_hop_bytes(pi, h), 0);
-        tf_[p].push_back(f);
-        fill.add(f, 1);
-        fill.add(P(pi, h, 0), 2 * link.latency_s);
-      }
-      fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
-      milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
-      // A hop is serial when its upstream node relays or a node between it
-      // and the last computes (cost_model.cc serial_hop); z = tf then, else 0:
-      // z >= tf - B runs(h), z >= tf - B (1 - after(h)), z <= tf and
-      // z <= B (1 - runs(h) + after(h)), B bounding tf. Both sides matter: z
-      // adds to the link's load and takes from its pipelined term.
-      const double n = static_cast<double>(in_.sources[path.source].samples);
-      double worst = 0;
-      for (int c = 0; c < L; ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
-      for (int h = 0; h < path.hops(); ++h) {
-        const double B = n * worst / (M * in_.links[path.links[h]].bytes_per_s);
-        const int z = milp_.add_var(str("serial_", p, "_", h), 0, kInf, false);
-        const LinExpr gap = LinExpr::var(z) - LinExpr::var(tf_[p][h]);
-        const LinExpr after = h + 1 < path.hops() ? computes_after(pi, h) : LinExpr(0);
-        milp_.add_ge(str("serial>=relay_", p, "_", h), gap + B * runs(pi, h), 0);
-        if (h + 1 < path.hops()) milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * after, -B);
-        milp_.add_le(str("serial<=tf_", p, "_", h), gap, 0);
-        milp_.add_le(str("serial<=B_", p, "_", h), LinExpr::var(z) + B * runs(pi, h) - B * after, B);
-        serial_[p].push_back(z);
-      }
+      add_stage_times(pi);
+      add_serial_parts(pi);
     }
-    for (size_t j = 0; j < path.nodes.size(); ++j) node_sum[path.nodes[j]].add(tn_[p][j], M);
+    for (size_t j = 0; j < path.nodes.size(); ++j) sums.node[path.nodes[j]].add(tn_[p][j], M);
     for (int h = 0; h < path.hops(); ++h) {
-      link_sum[path.links[h]].add(th_[p][h], M);
-      act_sum[path.links[h]].add(tf_[p][h], M);
-      serial_sum[path.links[h]].add(serial_[p][h], M);
+      sums.link[path.links[h]].add(th_[p][h], M);
+      sums.act[path.links[h]].add(tf_[p][h], M);
+      sums.serial[path.links[h]].add(serial_[p][h], M);
     }
   }
-  node_load_.assign(N, -1);
-  link_load_.assign(E, -1);
-  for (size_t k = 0; k < N; ++k) {
+  add_node_loads(sums);
+  add_link_loads(sums);
+  for (size_t p = 0; p < in_.paths.size(); ++p) add_path_terms(static_cast<int>(p));
+}
+
+// Per micro-batch: tn per node (its blocks' samples times their step),
+// th per hop (its bytes) and tf (the same when it carries activations), and
+// the fill: every tn, every tf and the latency both ways of every hop that
+// carries activations (raw input is prefetched: cost_model.cc carries_raw).
+void Formulation::add_stage_times(int p) {
+  const PathData& path = in_.paths[p];
+  const int L = in_.num_blocks();
+  const double M = in_.micro_batches;
+  LinExpr fill;
+  for (size_t j = 0; j < path.nodes.size(); ++j) {
+    const int k = path.nodes[j], jj = static_cast<int>(j);
+    LinExpr work;  // seconds of compute on k for path p, all samples
+    for (int l = 0; l < L; ++l) work.add(y(p, jj, l) - y(p, jj - 1, l), in_.step_s(p, k, l));
+    const int t = milp_.add_var(str("tn_", p, "_", j), 0, kInf, false);
+    milp_.add_eq(str("tn=_", p, "_", j), LinExpr::var(t) - (1 / M) * work, 0);
+    tn_[p].push_back(t);
+    fill.add(t, 1);
+  }
+  for (int h = 0; h < path.hops(); ++h) {
+    const LinkData& link = in_.links[path.links[h]];
+    const int t = milp_.add_var(str("th_", p, "_", h), 0, kInf, false);
+    milp_.add_eq(str("th=_", p, "_", h), LinExpr::var(t) - (1 / (M * link.bytes_per_s)) * hop_bytes(p, h), 0);
+    th_[p].push_back(t);
+    const int f = milp_.add_var(str("tf_", p, "_", h), 0, kInf, false);
+    milp_.add_eq(str("tf=_", p, "_", h),
+                 LinExpr::var(f) - (1 / (M * link.bytes_per_s)) * activation_hop_bytes(p, h), 0);
+    tf_[p].push_back(f);
+    fill.add(f, 1);
+    fill.add(P(p, h, 0), 2 * link.latency_s);
+  }
+  fill_[p] = milp_.add_var(str("fill_", p), 0, kInf, false);
+  milp_.add_eq(str("fill=_", p), LinExpr::var(fill_[p]) - fill, 0);
+}
+
+double Formulation::max_hop_bytes_per_sample() const {
+  double worst = 0;
+  for (int c = 0; c < in_.num_blocks(); ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
+  return worst;
+}
+
+// A hop is serial when its upstream node relays or a node between it and the
+// last computes (cost_model.cc serial_hop); z = tf then, else 0:
+// z >= tf - B runs(h), z >= tf - B (1 - after(h)), z <= tf and
+// z <= B (1 - runs(h) + after(h)), B bounding tf. Both sides matter: z adds
+// to the link's load and takes from its pipelined term.
+void Formulation::add_serial_parts(int p) {
+  const PathData& path = in_.paths[p];
+  const double M = in_.micro_batches;
+  const double n = static_cast<double>(in_.sources[path.source].samples);
+  const double worst = max_hop_bytes_per_sample();
+  for (int h = 0; h < path.hops(); ++h) {
+    const double B = n * worst / (M * in_.links[path.links[h]].bytes_per_s);
+    const int z = milp_.add_var(str("serial_", p, "_", h), 0, kInf, false);
+    const LinExpr gap = LinExpr::var(z) - LinExpr::var(tf_[p][h]);
+    const LinExpr after = h + 1 < path.hops() ? computes_after(p, h) : LinExpr(0);
+    milp_.add_ge(str("serial>=relay_", p, "_", h), gap + B * runs(p, h), 0);
+    if (h + 1 < path.hops()) milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * after, -B);
+    milp_.add_le(str("serial<=tf_", p, "_", h), gap, 0);
+    milp_.add_le(str("serial<=B_", p, "_", h), LinExpr::var(z) + B * runs(p, h) - B * after, B);
+    serial_[p].push_back(z);
+  }
+}
+
+// load(k) = its stages plus the optimizer step of every block it holds, once
+// per iteration; T >= load(k).
+void Formulation::add_node_loads(LoadSums& sums) {
+  node_load_.assign(in_.nodes.size(), -1);
+  for (size_t k = 0; k < in_.nodes.size(); ++k) {
     if (!active_[k]) continue;
     if (node_rep_[k] != static_cast<int>(k)) {
       node_load_[k] = node_load_[node_rep_[k]];
       continue;
     }
-    // The optimizer steps every block the node holds, once per iteration.
-    for (int l = 0; l < L; ++l) node_sum[k].add(r_[k][l], in_.nodes[k].opt_s[l]);
+    for (int l = 0; l < in_.num_blocks(); ++l) sums.node[k].add(r_[k][l], in_.nodes[k].opt_s[l]);
     node_load_[k] = milp_.add_var(str("load_", in_.nodes[k].name), 0, kInf, false);
-    milp_.add_eq(str("load=_", k), LinExpr::var(node_load_[k]) - node_sum[k], 0);
+    milp_.add_eq(str("load=_", k), LinExpr::var(node_load_[k]) - sums.node[k], 0);
     milp_.add_ge(str("T>=load_", k), LinExpr::var(T_) - LinExpr::var(node_load_[k]), 0);
   }
-  for (size_t e = 0; e < E; ++e) {
+}
+
+// Per link: the sync after compute (cost_model.cc: T >= load(k) + sync(e) for
+// every node k) and the link's load, full duplex (cost_model.cc duplex_bytes):
+// load >= (activations + serial) / 2 + sync and load >= activations / 2 + raw
+// + sync; T pushes the load down to the larger; T >= load(e).
+void Formulation::add_link_loads(const LoadSums& sums) {
+  link_load_.assign(in_.links.size(), -1);
+  for (size_t e = 0; e < in_.links.size(); ++e) {
     if (link_rep_[e] != static_cast<int>(e)) {
       link_load_[e] = link_load_[link_rep_[e]];
       continue;
     }
-    // Sync after compute (cost_model.cc): T >= load(k) + sync(e) for every node k.
     LinExpr sync;
-    for (int l = 0; l < L; ++l)
+    for (int l = 0; l < in_.num_blocks(); ++l)
       if (sync_[e][l] >= 0) sync.add(sync_[e][l], in_.sync_bytes(l) / in_.links[e].bytes_per_s);
     if (!sync.terms.empty()) {
-      for (size_t k = 0; k < N; ++k) {
+      for (size_t k = 0; k < in_.nodes.size(); ++k) {
         if (!active_[k] || node_rep_[k] != static_cast<int>(k)) continue;
         milp_.add_ge(str("T>=load+sync_", k, "_", e),
                      LinExpr::var(T_) - LinExpr::var(node_load_[k]) - sync, 0);
       }
     }
-    if (link_sum[e].terms.empty() && sync.terms.empty()) continue;
-    // Full duplex (cost_model.cc duplex_bytes): load >= (activations + serial) / 2
-    // + sync and load >= activations / 2 + raw + sync; T pushes load down to the larger.
+    if (sums.link[e].terms.empty() && sync.terms.empty()) continue;
     link_load_[e] = milp_.add_var(str("load_", in_.links[e].name), 0, kInf, false);
     const LinExpr load = LinExpr::var(link_load_[e]);
-    milp_.add_ge(str("linkload>=act_", e), load - 0.5 * act_sum[e] - 0.5 * serial_sum[e] - sync, 0);
-    milp_.add_ge(str("linkload>=up_", e), load - link_sum[e] + 0.5 * act_sum[e] - sync, 0);
+    milp_.add_ge(str("linkload>=act_", e), load - 0.5 * sums.act[e] - 0.5 * sums.serial[e] - sync, 0);
+    milp_.add_ge(str("linkload>=up_", e), load - sums.link[e] + 0.5 * sums.act[e] - sync, 0);
     milp_.add_ge(str("T>=linkload_", e), LinExpr::var(T_) - load, 0);
   }
-  // Pipelined terms: T >= load(r) + fill(p) - t(p, r) for every resource r that
-  // path p uses. A node that p leaves idle, or a hop that carries raw input,
-  // carries no such term: the big-M switch U*(1-u) turns it off, u >= "the node
-  // runs some block of p" (for a hop, u = P[h][0]).
-  for (size_t p = 0; p < in_.paths.size(); ++p) {
-    const PathData& path = in_.paths[p];
-    const int m = path.hops(), pi = static_cast<int>(p);
-    if (m == 0) continue;  // a local path's only term is its node's load
-    const double n = static_cast<double>(in_.sources[path.source].samples);
-    double U = 0;
-    for (int l = 0; l < L; ++l) {
-      double worst = 0;
-      for (int k : path.nodes) worst = std::max(worst, in_.step_s(pi, k, l));
-      U += n * worst / M;
-    }
-    for (int h = 0; h < m; ++h) {
-      const LinkData& link = in_.links[path.links[h]];
-      double worst = 0;
-      for (int c = 0; c < L; ++c) worst = std::max(worst, in_.hop_bytes_per_sample(c));
-      U += n * worst / (M * link.bytes_per_s) + 2 * link.latency_s;
-    }
-    const LinExpr base = LinExpr::var(T_) - LinExpr::var(fill_[p]);
-    // A hop's own share is tf when serial, tf / 2 when it overlaps
-    // (cost_model.cc): T >= load(e) + fill(p) - tf / 2 - serial / 2. A hop
-    // that carries raw input (P[h][0] = 0) has no pipelined term.
-    for (int h = 0; h < m; ++h) {
-      milp_.add_ge(str("T>=hop_", p, "_", h),
-                   base - LinExpr::var(link_load_[path.links[h]]) + 0.5 * LinExpr::var(tf_[p][h]) +
-                       0.5 * LinExpr::var(serial_[p][h]) - U * P(pi, h, 0),
-                   -U);
-    }
-    milp_.add_ge(str("T>=end_", p),
-                 base - LinExpr::var(node_load_[path.nodes[m]]) + LinExpr::var(tn_[p][m]), 0);
-    // The source and middle nodes (cost_model.cc, "early backward"): GPipe's
-    // term where a computing node lies between j and the last; otherwise the
-    // round trip past j less M - 1 of j's shorter task (both rows: their max
-    // is the min of the two tasks), and never less than what lies before j.
-    // The overlap rows are valid everywhere (GPipe's term is larger).
-    LinExpr before;  // fill of the nodes and hops before j
-    for (int j = 0; j < m; ++j) {
-      const int k = path.nodes[j];
-      // Each row reads T >= load(k) + ... - U (1 - runs) [- U (1 - after)].
-      const LinExpr on = U * runs(pi, j);
-      const LinExpr node = base - LinExpr::var(node_load_[k]) + LinExpr::var(tn_[p][j]) - on;
-      if (j + 1 < m)
-        milp_.add_ge(str("T>=node_", p, "_", j), node - U * computes_after(pi, j), -2 * U);
-      // One micro-batch of j's forwards; its backwards are the rest of tn.
-      LinExpr fwd;
-      for (int l = 0; l < L; ++l) fwd.add(y(pi, j, l) - y(pi, j - 1, l), in_.fwd_s(pi, k, l) / M);
-      const LinExpr bwd = LinExpr::var(tn_[p][j]) - fwd;
-      milp_.add_ge(str("T>=fwd_", p, "_", j), node + (M - 1) * fwd, -U);
-      milp_.add_ge(str("T>=bwd_", p, "_", j), node + (M - 1) * bwd, -U);
-      if (j > 0)
-        milp_.add_ge(str("T>=before_", p, "_", j), LinExpr::var(T_) - LinExpr::var(node_load_[k]) - before - on, -U);
-      before.add(tn_[p][j], 1);
-      before.add(tf_[p][j], 1);
-      before.add(P(pi, j, 0), 2 * in_.links[path.links[j]].latency_s);
-    }
+}
+
+// U, the big-M of path p's switched rows: its fill with every block at its
+// slowest node and every hop at its largest bytes, latencies both ways.
+double Formulation::fill_bound(int p) const {
+  const PathData& path = in_.paths[p];
+  const int L = in_.num_blocks();
+  const double M = in_.micro_batches;
+  const double n = static_cast<double>(in_.sources[path.source].samples);
+  double U = 0;
+  for (int l = 0; l < L; ++l) {
+    double worst = 0;
+    for (int k : path.nodes) worst = std::max(worst, in_.step_s(p, k, l));
+    U += n * worst / M;
+  }
+  for (int h = 0; h < path.hops(); ++h) {
+    const LinkData& link = in_.links[path.links[h]];
+    U += n * max_hop_bytes_per_sample() / (M * link.bytes_per_s) + 2 * link.latency_s;
+  }
+  return U;
+}
+
+// Pipelined terms: T >= load(r) + fill(p) - t(p, r) for every resource r that
+// path p uses. A node that p leaves idle, or a hop that carries raw input,
+// carries no such term: the big-M switch U*(1-u) turns it off, u >= "the node
+// runs some block of p" (for a hop, u = P[h][0]).
+void Formulation::add_path_terms(int p) {
+  const PathData& path = in_.paths[p];
+  const int m = path.hops(), L = in_.num_blocks();
+  const double M = in_.micro_batches;
+  if (m == 0) return;  // a local path's only term is its node's load
+  const double U = fill_bound(p);
+  const LinExpr base = LinExpr::var(T_) - LinExpr::var(fill_[p]);
+  // A hop's own share is tf when serial, tf / 2 when it overlaps
+  // (cost_model.cc): T >= load(e) + fill(p) - tf / 2 - serial / 2. A hop
+  // that carries raw input (P[h][0] = 0) has no pipelined term.
+  for (int h = 0; h < m; ++h) {
+    milp_.add_ge(str("T>=hop_", p, "_", h),
+                 base - LinExpr::var(link_load_[path.links[h]]) + 0.5 * LinExpr::var(tf_[p][h]) +
+                     0.5 * LinExpr::var(serial_[p][h]) - U * P(p, h, 0),
+                 -U);
+  }
+  milp_.add_ge(str("T>=end_", p), base - LinExpr::var(node_load_[path.nodes[m]]) + LinExpr::var(tn_[p][m]), 0);
+  // The source and middle nodes (cost_model.cc, "early backward"): GPipe's
+  // term where a computing node lies between j and the last; otherwise the
+  // round trip past j less M - 1 of j's shorter task (both rows: their max
+  // is the min of the two tasks), and never less than what lies before j.
+  // The overlap rows are valid everywhere (GPipe's term is larger).
+  LinExpr before;  // fill of the nodes and hops before j
+  for (int j = 0; j < m; ++j) {
+    const int k = path.nodes[j];
+    // Each row reads T >= load(k) + ... - U (1 - runs) [- U (1 - after)].
+    const LinExpr on = U * runs(p, j);
+    const LinExpr node = base - LinExpr::var(node_load_[k]) + LinExpr::var(tn_[p][j]) - on;
+    if (j + 1 < m) milp_.add_ge(str("T>=node_", p, "_", j), node - U * computes_after(p, j), -2 * U);
+    // One micro-batch of j's forwards; its backwards are the rest of tn.
+    LinExpr fwd;
+    for (int l = 0; l < L; ++l) fwd.add(y(p, j, l) - y(p, j - 1, l), in_.fwd_s(p, k, l) / M);
+    const LinExpr bwd = LinExpr::var(tn_[p][j]) - fwd;
+    milp_.add_ge(str("T>=fwd_", p, "_", j), node + (M - 1) * fwd, -U);
+    milp_.add_ge(str("T>=bwd_", p, "_", j), node + (M - 1) * bwd, -U);
+    if (j > 0)
+      milp_.add_ge(str("T>=before_", p, "_", j), LinExpr::var(T_) - LinExpr::var(node_load_[k]) - before - on, -U);
+    before.add(tn_[p][j], 1);
+    before.add(tf_[p][j], 1);
+    before.add(P(p, j, 0), 2 * in_.links[path.links[j]].latency_s);
   }
 }
 

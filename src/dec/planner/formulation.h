@@ -1,7 +1,7 @@
 // The planning MILP: cost_model.h's iteration time, encoded exactly as a
 // mixed-integer linear program (docs/plan.md, "MILP", lists every row).
 //
-// Encoding (prefix variables, DESIGN.md "The planner"):
+// Encoding (prefix variables, docs/plan.md "The MILP"):
 //   v[p]      binary   path p is used (carries >= 1 sample)
 //   b[p]      integer  samples per iteration on p; sum over a source's paths = its count
 //   P[p,h,l]  binary   block l runs before hop h of p (on nodes[0..h]); monotone in h and l
@@ -17,6 +17,7 @@
 
 #include <map>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -92,8 +93,19 @@ class Formulation {
   void add_pruning();
   void add_replicas();
   void add_sync();
+  int add_any(const std::vector<int>& parts, const std::string& var, const std::string& row);
   void add_loads_and_time();
   void add_memory();
+
+  // The parts of add_loads_and_time (formulation.cc says what each adds).
+  struct LoadSums;
+  void add_stage_times(int p);
+  void add_serial_parts(int p);
+  void add_node_loads(LoadSums& sums);
+  void add_link_loads(const LoadSums& sums);
+  void add_path_terms(int p);
+  double fill_bound(int p) const;
+  double max_hop_bytes_per_sample() const;
 
   const Instance& in_;
   FormulationOptions opt_;

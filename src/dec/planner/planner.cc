@@ -243,16 +243,9 @@ class Search {
       if (b.applicable) {
         plan.baselines.push_back(describe(at_rows(in_, b.structure), b.structure, b.kind));
       } else {
-        Plan p;
-        p.kind = b.kind;
+        Plan p = plan_of(in_, b.kind);
         p.feasible = false;
         p.note = b.note;
-        p.cluster = in_.cluster_name;
-        p.model = in_.model;
-        p.model_hash = in_.model_hash;
-        for (const auto& blk : in_.blocks) p.blocks.push_back(blk.name);
-        p.batch = in_.batch;
-        p.micro_batches = in_.micro_batches;
         p.prediction.iteration_s = kInf;
         plan.baselines.push_back(p);
       }
