@@ -1,4 +1,5 @@
-// Plan JSON: round trip, versioning, invariants; Plan <-> Structure.
+// Plan JSON: round trip, versions (current, previous, unknown), invariants;
+// Plan <-> Structure.
 #include "dec/planner/plan.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +56,21 @@ TEST(PlanJson, PlanAndStructureRoundTrip) {
             }()));
 }
 
+// `text` with its first `from` replaced by `to`.
+std::string edited(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+// `text` with the plan's and every baseline's format_version set to `v`.
+std::string with_version(std::string text, const std::string& v) {
+  const std::string current = str("\"format_version\": ", kPlanFormatVersion);
+  for (size_t at = text.find(current); at != std::string::npos; at = text.find(current, at))
+    text.replace(at, current.size(), "\"format_version\": " + v);
+  return text;
+}
+
 TEST(PlanJson, RejectsBrokenPlans) {
   const std::string good = to_json(some_plan(11));
   auto expect_corrupt = [&](std::string text, const std::string& why) {
@@ -67,29 +83,53 @@ TEST(PlanJson, RejectsBrokenPlans) {
     }
   };
   expect_corrupt("{", "not JSON");
-  std::string v2 = good;
-  v2.replace(v2.find("\"format_version\": 1"), 19, "\"format_version\": 9");
-  expect_corrupt(v2, "format_version 9");
-  std::string no_paths = good;
-  no_paths.replace(no_paths.find("\"paths\""), 7, "\"pathz\"");
-  expect_corrupt(no_paths, "missing field 'paths'");
+  expect_corrupt(edited(good, "\"paths\"", "\"pathz\""), "missing field 'paths'");
+  expect_corrupt(edited(good, "\"format_version\"", "\"format_versio\""), "missing field 'format_version'");
 }
 
-// Plans written before the early-backward term have no prediction.overlap_s:
-// nothing was overlapped then. A value that is there must still be a number.
-TEST(PlanJson, ReadsAMissingOverlapAsNone) {
+TEST(PlanJson, WritesTheCurrentVersion) {
+  Plan p = some_plan(11);
+  p.format_version = 1;  // as read from an older plan: written at the current version all the same
+  const std::string text = to_json(p);
+  EXPECT_NE(text.find(str("\"format_version\": ", kPlanFormatVersion, ",")), std::string::npos) << text;
+  EXPECT_EQ(plan_from_json(text, "p.json").format_version, kPlanFormatVersion);
+}
+
+// One line naming the file, the plan's version and the versions this dec reads.
+TEST(PlanJson, RefusesAnUnknownVersion) {
+  const std::string good = to_json(some_plan(11));
+  const std::string reads = str("; this dec reads ", kOldestPlanFormatVersion, " to ", kPlanFormatVersion);
+  for (const std::string v : {"9", "0", "-1", "1.5", "\"2\"", "null"}) {
+    try {
+      plan_from_json(with_version(good, v), "p.json");
+      ADD_FAILURE() << "accepted format_version " << v;
+    } catch (const CorruptFile& e) {
+      EXPECT_EQ(e.what_part(), "unsupported plan format");
+      EXPECT_EQ(e.where_part(), "p.json");
+      EXPECT_EQ(e.why_part(), "format_version " + v + reads);
+    }
+  }
+}
+
+// Version 1 had no prediction.overlap_s: a plan written before the
+// early-backward term still loads, with nothing overlapped. Later version-1
+// plans carry it, and version 2 requires it; a value must be a number.
+TEST(PlanJson, ReadsThePreviousVersion) {
   Plan p = some_plan(11);
   p.prediction.overlap_s = 0.25;
   const std::string text = to_json(p);
-  const size_t at = text.find(",\n    \"overlap_s\": 0.25");
-  ASSERT_NE(at, std::string::npos) << text;
-  std::string old = text;
-  old.erase(at, std::string(",\n    \"overlap_s\": 0.25").size());
-  EXPECT_EQ(plan_from_json(old, "old.json").prediction.overlap_s, 0);
+  const std::string overlap = ",\n    \"overlap_s\": 0.25";
+  const std::string v1 = with_version(text, "1");
+  const Plan old = plan_from_json(edited(v1, overlap, ""), "old.json");
+  EXPECT_EQ(old.format_version, 1);
+  EXPECT_EQ(old.prediction.overlap_s, 0);
+  EXPECT_EQ(old.paths.size(), p.paths.size());
+  EXPECT_EQ(old.baselines.size(), p.baselines.size());
+  EXPECT_EQ(plan_from_json(v1, "v1.json").prediction.overlap_s, 0.25);
   EXPECT_EQ(plan_from_json(text, "new.json").prediction.overlap_s, 0.25);
-  std::string bad = text;
-  bad.replace(bad.find("\"overlap_s\": 0.25"), 17, "\"overlap_s\": \"x\"");
-  EXPECT_THROW(plan_from_json(bad, "bad.json"), CorruptFile);
+  EXPECT_THROW(plan_from_json(edited(text, overlap, ""), "v2.json"), CorruptFile);
+  EXPECT_THROW(plan_from_json(edited(text, "\"overlap_s\": 0.25", "\"overlap_s\": \"x\""), "bad.json"),
+               CorruptFile);
 }
 
 TEST(PlanJson, StructureOfRejectsAForeignPlan) {

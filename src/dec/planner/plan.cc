@@ -20,7 +20,7 @@ json ranges_json(const std::vector<BlockRange>& rs) {
 
 json plan_json(const Plan& p, bool top) {
   json j;
-  j["format_version"] = p.format_version;
+  j["format_version"] = kPlanFormatVersion;  // what this writes, whatever version was read
   j["kind"] = p.kind;
   j["feasible"] = p.feasible;
   j["note"] = p.note;
@@ -112,12 +112,64 @@ struct Reader {
   }
 };
 
+// The version `j` was written at: one this dec reads, or CorruptFile naming
+// the file and both versions.
+int version_of(const Reader& R, const json& j) {
+  const json& v = R.at(j, "format_version", "");
+  const bool known = v.is_number_integer() && v.get<int64_t>() >= kOldestPlanFormatVersion &&
+                     v.get<int64_t>() <= kPlanFormatVersion;
+  DEC_CHECK(known, CorruptFile, "unsupported plan format", R.where, "format_version ", v.dump(),
+            "; this dec reads ", kOldestPlanFormatVersion, " to ", kPlanFormatVersion);
+  return v.get<int>();
+}
+
+PlanPath parse_path(const Reader& R, const json& q, const std::string& at, int L) {
+  PlanPath pp;
+  pp.source = R.get<std::string>(q, "source", at);
+  pp.nodes = R.get<std::vector<std::string>>(q, "nodes", at);
+  pp.ranges = R.ranges(q, "ranges", at);
+  pp.samples = R.get<int64_t>(q, "samples", at);
+  pp.micro_batches = R.get<int>(q, "micro_batches", at);
+  pp.node_s = R.get<std::vector<double>>(q, "node_s", at);
+  pp.hop_s = R.get<std::vector<double>>(q, "hop_s", at);
+  pp.latency_s = R.number(q, "latency_s", at);
+  pp.fill_s = R.number(q, "fill_s", at);
+  DEC_CHECK(!pp.nodes.empty() && pp.nodes.front() == pp.source, CorruptFile, "invalid plan", R.where,
+            at, "nodes must start at the source");
+  DEC_CHECK(pp.ranges.size() == pp.nodes.size(), CorruptFile, "invalid plan", R.where, at,
+            "ranges needs one range per node");
+  int next = 0;
+  for (const auto& r : pp.ranges) {
+    DEC_CHECK(r.begin == next, CorruptFile, "invalid plan", R.where, at,
+              "ranges must be contiguous from block 0");
+    next = r.end;
+  }
+  DEC_CHECK(next == L && !pp.ranges.back().empty(), CorruptFile, "invalid plan", R.where, at,
+            "ranges must end at block ", L, " on the last node");
+  DEC_CHECK(pp.samples >= 1, CorruptFile, "invalid plan", R.where, at, "samples must be >= 1");
+  return pp;
+}
+
+Prediction parse_prediction(const Reader& R, const json& d, int version) {
+  Prediction p;
+  p.iteration_s = R.number(d, "iteration_s", "prediction.");
+  p.bottleneck = R.get<std::string>(d, "bottleneck", "prediction.");
+  p.bottleneck_kind = R.get<std::string>(d, "bottleneck_kind", "prediction.");
+  p.path = R.get<int>(d, "path", "prediction.");
+  p.load_s = R.number(d, "load_s", "prediction.");
+  p.sync_s = R.number(d, "sync_s", "prediction.");
+  p.fill_s = R.number(d, "fill_s", "prediction.");
+  p.latency_s = R.number(d, "latency_s", "prediction.");
+  // Version 1 plans may lack it (written before the early-backward term): nothing overlapped.
+  const bool optional = version < 2 && !d.contains("overlap_s");
+  p.overlap_s = optional ? 0 : R.number(d, "overlap_s", "prediction.");
+  return p;
+}
+
 Plan parse(const json& j, const std::string& where, bool top) {
   Reader R{where};
   Plan p;
-  p.format_version = R.get<int>(j, "format_version", "");
-  DEC_CHECK(p.format_version == kPlanFormatVersion, CorruptFile, "unsupported plan", where,
-            "format_version ", p.format_version, ", this dec reads ", kPlanFormatVersion);
+  p.format_version = version_of(R, j);
   p.kind = R.get<std::string>(j, "kind", "");
   p.feasible = R.get<bool>(j, "feasible", "");
   p.note = R.get<std::string>(j, "note", "");
@@ -134,50 +186,13 @@ Plan parse(const json& j, const std::string& where, bool top) {
   const json& t = R.at(j, "training", "");
   p.batch = R.get<int64_t>(t, "batch", "training.");
   p.micro_batches = R.get<int>(t, "micro_batches", "training.");
-  const int L = static_cast<int>(p.blocks.size());
   const json& paths = R.at(j, "paths", "");
-  for (size_t i = 0; i < paths.size(); ++i) {
-    const json& q = paths[i];
-    const std::string at = str("paths[", i, "].");
-    PlanPath pp;
-    pp.source = R.get<std::string>(q, "source", at);
-    pp.nodes = R.get<std::vector<std::string>>(q, "nodes", at);
-    pp.ranges = R.ranges(q, "ranges", at);
-    pp.samples = R.get<int64_t>(q, "samples", at);
-    pp.micro_batches = R.get<int>(q, "micro_batches", at);
-    pp.node_s = R.get<std::vector<double>>(q, "node_s", at);
-    pp.hop_s = R.get<std::vector<double>>(q, "hop_s", at);
-    pp.latency_s = R.number(q, "latency_s", at);
-    pp.fill_s = R.number(q, "fill_s", at);
-    DEC_CHECK(!pp.nodes.empty() && pp.nodes.front() == pp.source, CorruptFile, "invalid plan", where,
-              at, "nodes must start at the source");
-    DEC_CHECK(pp.ranges.size() == pp.nodes.size(), CorruptFile, "invalid plan", where, at,
-              "ranges needs one range per node");
-    int next = 0;
-    for (const auto& r : pp.ranges) {
-      DEC_CHECK(r.begin == next, CorruptFile, "invalid plan", where, at,
-                "ranges must be contiguous from block 0");
-      next = r.end;
-    }
-    DEC_CHECK(next == L && !pp.ranges.back().empty(), CorruptFile, "invalid plan", where, at,
-              "ranges must end at block ", L, " on the last node");
-    DEC_CHECK(pp.samples >= 1, CorruptFile, "invalid plan", where, at, "samples must be >= 1");
-    p.paths.push_back(std::move(pp));
-  }
+  for (size_t i = 0; i < paths.size(); ++i)
+    p.paths.push_back(parse_path(R, paths[i], str("paths[", i, "]."), static_cast<int>(p.blocks.size())));
   for (const auto& r : R.at(j, "replicas", ""))
     p.replicas.push_back({R.get<std::string>(r, "block", "replicas[]."),
                           R.get<std::vector<std::string>>(r, "nodes", "replicas[].")});
-  const json& d = R.at(j, "prediction", "");
-  p.prediction.iteration_s = R.number(d, "iteration_s", "prediction.");
-  p.prediction.bottleneck = R.get<std::string>(d, "bottleneck", "prediction.");
-  p.prediction.bottleneck_kind = R.get<std::string>(d, "bottleneck_kind", "prediction.");
-  p.prediction.path = R.get<int>(d, "path", "prediction.");
-  p.prediction.load_s = R.number(d, "load_s", "prediction.");
-  p.prediction.sync_s = R.number(d, "sync_s", "prediction.");
-  p.prediction.fill_s = R.number(d, "fill_s", "prediction.");
-  p.prediction.latency_s = R.number(d, "latency_s", "prediction.");
-  // Absent from plans written before the early-backward term: none was counted.
-  p.prediction.overlap_s = d.contains("overlap_s") ? R.number(d, "overlap_s", "prediction.") : 0;
+  p.prediction = parse_prediction(R, R.at(j, "prediction", ""), p.format_version);
   for (const auto& n : R.at(j, "nodes", "")) {
     NodeReport r;
     r.name = R.get<std::string>(n, "name", "nodes[].");

@@ -1,5 +1,5 @@
 // A plan: what the distributed runtime executes for one training job, and what
-// the planner predicted for it. docs/plan.md specifies the JSON (format_version 1).
+// the planner predicted for it. docs/plan.md specifies the JSON (format_version 2).
 //
 // The runtime needs: paths (source, ordered nodes, block range per node,
 // samples and micro-batches per iteration) and the replica group of every block.
@@ -16,7 +16,10 @@
 
 namespace dec::planner {
 
-inline constexpr int kPlanFormatVersion = 1;
+// The version written, and the oldest still read (docs/plan.md lists what
+// each changed). Version 1 plans may lack prediction.overlap_s (read as 0).
+inline constexpr int kPlanFormatVersion = 2;
+inline constexpr int kOldestPlanFormatVersion = 1;
 
 struct BlockRange {
   int begin = 0, end = 0;  // [begin, end) in chain order; begin == end: forward only
@@ -88,7 +91,7 @@ struct ProfileRef {
 };
 
 struct Plan {
-  int format_version = kPlanFormatVersion;
+  int format_version = kPlanFormatVersion;  // as read; a plan is always written at kPlanFormatVersion
   std::string kind = "dec";         // "dec" or a baseline: device-only, edge-only, ...
   bool feasible = true;             // false: does not fit memory (baselines only); see note
   std::string note;
@@ -107,8 +110,9 @@ struct Plan {
   std::vector<Plan> baselines;
 };
 
-// JSON text <-> Plan. Parsing checks the format version, required fields and
-// the path invariants (ranges contiguous, covering the chain); errors are
+// JSON text <-> Plan. Parsing checks the format version (one from
+// kOldestPlanFormatVersion to kPlanFormatVersion), required fields and the
+// path invariants (ranges contiguous, covering the chain); errors are
 // CorruptFile naming `where`.
 std::string to_json(const Plan& p);
 Plan plan_from_json(const std::string& text, const std::string& where);
