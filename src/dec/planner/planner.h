@@ -37,7 +37,7 @@ struct PlannerOptions {
 Plan make_plan(const Instance& in, const PlannerOptions& options = {});
 
 // The CBC settings every solve uses (docs/plan.md, "Search and bound", says
-// why; bench/planner/planner_bench measures solve times to check them).
+// why; bench/planner measures solve times to check them).
 const std::vector<std::pair<std::string, std::string>>& cbc_tuning();
 
 }  // namespace dec::planner
