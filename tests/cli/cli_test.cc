@@ -78,6 +78,7 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("launch --emulate --cluster c.yaml", "--node-name"),
         std::make_pair("demo --scenario no-such-scenario", "no-such-scenario"),
         std::make_pair("demo --workload W9", "W9"),
+        std::make_pair("demo --workloads /nonexistent/w.yaml", "/nonexistent/w.yaml"),
         std::make_pair("demo --epochs 0", "--epochs"),
         std::make_pair("report --metrics /nonexistent/m.jsonl", "/nonexistent/m.jsonl")));
 
@@ -90,6 +91,46 @@ TEST(Cli, HelpOfEveryCommandHasAnExample) {
     EXPECT_NE(o.out.find("Example: dec " + std::string(cmd)), std::string::npos)
         << cmd << "\n" << o.out;
   }
+}
+
+// The last line of stderr.
+std::string last_line(const std::string& err) {
+  const size_t end = err.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  const size_t begin = err.rfind('\n', end);
+  return err.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1) + 1);
+}
+
+// A worker that fails ends `dec launch` with the worker's exit code (torchrun's
+// convention) and one line of launch's own naming the worker, after the worker's.
+TEST(Cli, LaunchEndsWithTheFailedWorkersCode) {
+  Outcome o = run_dec(
+      "launch --master-port 0 --model no-such-model --dataset synthetic --input 1x28x28 --steps 1");
+  EXPECT_EQ(o.exit_code, 1) << o.err;
+  EXPECT_LT(o.err.find("dec: error: "), o.err.rfind("dec: error: ")) << o.err;  // the worker's first
+  EXPECT_EQ(last_line(o.err).rfind("dec: error: worker failed (local rank 0, rank 0): exit code 1", 0), 0u)
+      << o.err;
+}
+
+// `dec demo` reads its workloads from the table it is given, and a run that
+// fails ends the demo with the run's exit code and one line naming the run.
+TEST(Cli, DemoRunsTheWorkloadsOfItsTableAndReportsAFailedRun) {
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("dec_cli_demo_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/w.yaml")
+      << "format_version: 1\n"
+         "workloads:\n"
+         "  - {id: W7, what: a model that is not in the zoo, model: no-such-model, input: 1x28x28,\n"
+         "     classes: 10, batch: 8, micro_batch: 2, dataset: synthetic,\n"
+         "     demo: {epochs: 0.01, eval_samples: 0}}\n";
+  Outcome o = run_dec("demo --scenario S1 --dataset synthetic --workloads " + dir + "/w.yaml --workload W7 --out " +
+                      dir + "/out --timeout 30");
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(o.out.find("DEC demo: W7 (a model that is not in the zoo)"), std::string::npos) << o.out;
+  EXPECT_EQ(o.exit_code, 1) << o.err;
+  EXPECT_EQ(last_line(o.err).rfind("dec: error: run failed (training): dec launch ended with exit code 1", 0), 0u)
+      << o.err;
 }
 
 TEST(Cli, Version) {

@@ -8,6 +8,7 @@
 
 #include "dec/cli/cli_util.h"
 #include "dec/cli/job_flags.h"
+#include "dec/cli/progress.h"
 #include "dec/comm/init_method.h"
 
 namespace dec::cli {
@@ -28,9 +29,9 @@ void add_worker_command(CLI::App& app) {
     }
     finish_job_options(*f, f->nproc_per_node > 1 ? init.local_rank : 0);
     f->job.rendezvous.init = init;
-    set_threads(f->threads);
-    JobPrinter printer(stderr_is_tty());
-    runtime::JobResult r = runtime::run_job(f->job, &printer);
+    set_threads(f->training.threads);
+    JobProgress progress(stderr_is_tty());
+    runtime::JobResult r = runtime::run_job(f->job, &progress);
     if (r.rank == 0) {
       std::printf("trained %lld iterations; final loss %.4f; mean iteration %.3f s (predicted %.3f s)",
                   static_cast<long long>(r.steps), r.final_loss, r.mean_iteration_s,
