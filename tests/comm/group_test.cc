@@ -240,7 +240,10 @@ TEST(Group, SilentPeerTimesOutAtTheDeadlineNamingIt) {
         RecordProperty("message", e.what());
         EXPECT_NE(std::string(e.what()).find("rank 2 (node2)"), std::string::npos) << e.what();
       }
-      EXPECT_NEAR(seconds_since(t0), 1.0, 0.5);
+      // Not before the deadline; the upper bound only tells the job's deadline
+      // from Gloo's own 30 minutes, with room for a loaded machine.
+      EXPECT_GE(seconds_since(t0), 0.95);
+      EXPECT_LT(seconds_since(t0), 20.0);
       // The group is unusable from now on, and says so at once.
       EXPECT_THROW(g.recv(t, 0, 1), Timeout);
       rv.store().set("done", "1");
@@ -263,7 +266,7 @@ TEST(Group, MissingAllreduceMemberTimesOut) {
         RecordProperty("message", e.what());
         EXPECT_NE(std::string(e.what()).find("group 'world'"), std::string::npos) << e.what();
       }
-      EXPECT_LT(seconds_since(t0), 2.0);
+      EXPECT_LT(seconds_since(t0), 20.0);  // the deadline, not Gloo's 30 minutes
       rv.store().set("done", "1");
     }
     rv.store().wait({"done"}, 5000ms);
