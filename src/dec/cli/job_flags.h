@@ -26,6 +26,10 @@ struct JobFlags {
   double timeout_s = 60;
 };
 
+// Set by `dec launch --master-port 0` for its rank 0 only: the file where that
+// worker writes the port its store listens on, once it listens.
+inline constexpr const char* kMasterPortFileEnv = "DEC_MASTER_PORT_FILE";
+
 void add_job_flags(CLI::App* cmd, JobFlags& f);
 // Fills f.job from the flags; `local_rank` picks this process's node name.
 void finish_job_options(JobFlags& f, int local_rank);

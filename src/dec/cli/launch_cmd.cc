@@ -2,16 +2,14 @@
 // torchrun's environment and supervises them: when one fails, the others are
 // stopped and `dec launch` ends with the failed worker's exit code.
 #include <CLI/CLI.hpp>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +20,7 @@
 #include "dec/cli/job_flags.h"
 #include "dec/comm/init_method.h"
 #include "dec/core/error.h"
+#include "dec/core/file.h"
 #include "dec/core/process.h"
 
 namespace dec::cli {
@@ -31,24 +30,7 @@ namespace {
 volatile sig_atomic_t g_signal = 0;
 void on_signal(int sig) { g_signal = sig; }
 
-// A free TCP port on `addr` (like torchrun's --master-port 0).
-int free_port(const std::string& addr) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  DEC_CHECK(fd >= 0, IoError, "cannot open a socket", addr, std::strerror(errno));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = 0;
-  if (::inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof sa;
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0;
-  int err = errno;
-  ::close(fd);
-  DEC_CHECK(ok, IoError, "cannot find a free port", addr, std::strerror(err));
-  return ntohs(sa.sin_port);
-}
-
-// This machine's ranks: the flags' layout, with a free master port for --master-port 0.
+// This machine's ranks: the flags' layout (master port 0: rank 0 picks one, start_workers).
 std::vector<comm::InitOptions> local_ranks(JobFlags& f) {
   comm::InitOptions init;
   init.master_addr = f.master_addr;
@@ -57,12 +39,8 @@ std::vector<comm::InitOptions> local_ranks(JobFlags& f) {
             "--master-port", "must be in 0..65535, got ", f.master_port);
   if (!f.init_method.empty()) init = comm::parse_init_method(f.init_method, init);
   finish_job_options(f, 0);  // validates the flags before anything starts
-  if (init.master_port == 0) {
-    DEC_CHECK(f.nnodes == 1, ConfigError, "invalid flag", "--master-port",
-              "0 (pick a free port) needs --nnodes 1: other machines could not learn it");
-    init.master_port = static_cast<uint16_t>(free_port(init.master_addr));
-    std::fprintf(stderr, "dec launch: master port %d\n", init.master_port);
-  }
+  DEC_CHECK(init.master_port != 0 || f.nnodes == 1, ConfigError, "invalid flag", "--master-port",
+            "0 (pick a free port) needs --nnodes 1: other machines could not learn it");
   std::vector<comm::InitOptions> ranks;
   for (int local = 0; local < f.nproc_per_node; ++local) {
     ranks.push_back(comm::layout_ranks(init, f.nnodes, f.nproc_per_node, f.node_rank, local));
@@ -97,6 +75,57 @@ Environment worker_env(const comm::InitOptions& r) {
                      {"NODE_RANK", std::to_string(r.node_rank)}};
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) env.push_back({"OPENBLAS_NUM_THREADS", "1"});
   return env;
+}
+
+// Master port 0: rank 0 binds a free port itself and writes it to a file
+// (kMasterPortFileEnv); no other process can take it between a probe and the
+// bind. Waits for that file while rank 0 runs, up to the join timeout.
+uint16_t await_master_port(Child& rank0, const std::string& file, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) return static_cast<uint16_t>(std::stoi(read_file(file)));
+    if (const std::optional<ExitStatus> s = rank0.poll()) {
+      throw ChildFailed("worker failed", "local rank 0, rank 0", s->describe() + " before its store listened",
+                        s->ok() ? 1 : s->code);
+    }
+    if (g_signal) {
+      throw ChildFailed("interrupted", "dec launch", str("signal ", g_signal, " before rank 0 listened"),
+                        128 + g_signal);
+    }
+    DEC_CHECK(std::chrono::steady_clock::now() < deadline, Timeout, "rank 0 did not listen",
+              "--master-port 0", "no port after ", timeout_s, " s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Starts this machine's workers; with master port 0, rank 0 first, and the
+// others once it told its port.
+std::vector<Child> start_workers(std::vector<comm::InitOptions>& ranks, const std::vector<std::string>& args,
+                                 double join_timeout_s) {
+  std::vector<Child> workers;
+  const bool pick_port = ranks.front().master_port == 0;
+  Environment env0 = worker_env(ranks.front());
+  std::string dir;
+  if (pick_port) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dec-launch-XXXXXX").string();
+    DEC_CHECK(::mkdtemp(tmpl.data()) != nullptr, IoError, "cannot create a directory", tmpl,
+              std::strerror(errno));
+    dir = tmpl;
+    env0.push_back({kMasterPortFileEnv, dir + "/port"});
+  }
+  workers.push_back(Child::spawn(kSelfExe, args, env0, "worker (local rank 0)"));
+  if (pick_port) {
+    const uint16_t port = await_master_port(workers.front(), dir + "/port", join_timeout_s);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    for (auto& r : ranks) r.master_port = port;
+    std::fprintf(stderr, "dec launch: master port %d\n", port);
+  }
+  for (size_t i = 1; i < ranks.size(); ++i) {
+    workers.push_back(Child::spawn(kSelfExe, args, worker_env(ranks[i]), str("worker (local rank ", i, ")")));
+  }
+  return workers;
 }
 
 // Waits for every worker. The first failure (or a SIGINT/SIGTERM to launch)
@@ -152,15 +181,11 @@ void add_launch_command(CLI::App& app) {
       "--plan plan.json");
   add_job_flags(cmd, *f);
   cmd->callback([f, cmd] {
-    const std::vector<comm::InitOptions> ranks = local_ranks(*f);
+    std::vector<comm::InitOptions> ranks = local_ranks(*f);
     const std::vector<std::string> args = worker_args(*cmd);
     ::signal(SIGINT, on_signal);
     ::signal(SIGTERM, on_signal);
-    std::vector<Child> workers;
-    for (size_t i = 0; i < ranks.size(); ++i) {
-      workers.push_back(
-          Child::spawn(kSelfExe, args, worker_env(ranks[i]), str("worker (local rank ", i, ")")));
-    }
+    std::vector<Child> workers = start_workers(ranks, args, f->join_timeout_s);
     supervise(workers, ranks);
   });
 }

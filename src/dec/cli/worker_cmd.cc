@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "dec/cli/cli_util.h"
 #include "dec/cli/job_flags.h"
 #include "dec/cli/progress.h"
 #include "dec/comm/init_method.h"
+#include "dec/core/file.h"
 
 namespace dec::cli {
 
@@ -29,6 +31,13 @@ void add_worker_command(CLI::App& app) {
     }
     finish_job_options(*f, f->nproc_per_node > 1 ? init.local_rank : 0);
     f->job.rendezvous.init = init;
+    // Under `dec launch --master-port 0` rank 0 binds a free port itself and
+    // tells the launcher which (kMasterPortFileEnv), which then starts the others.
+    if (const char* port_file = std::getenv(kMasterPortFileEnv); port_file && init.rank == 0) {
+      f->job.rendezvous.on_listening = [path = std::string(port_file)](uint16_t port) {
+        write_file_atomic(path, std::to_string(port));
+      };
+    }
     set_threads(f->training.threads);
     JobProgress progress(stderr_is_tty());
     runtime::JobResult r = runtime::run_job(f->job, &progress);
