@@ -21,32 +21,6 @@ struct ModelsFlags {
 
 constexpr int64_t kFloatBytes = 4;  // activations are float32
 
-// 421642 -> "421.6K", 11173962 -> "11.2M", 850 -> "850".
-std::string format_count(double n) {
-  static const char* kSuffix[] = {"", "K", "M", "G", "T"};
-  int i = 0;
-  while (std::abs(n) >= 1000 && i < 4) {
-    n /= 1000;
-    ++i;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f%s" : "%.1f%s", n, kSuffix[i]);
-  return buf;
-}
-
-// FLOPs in the largest unit that keeps the number at or above 1: "8.59 MFLOPs".
-std::string format_flops(double f) {
-  static const char* kUnit[] = {"FLOPs", "kFLOPs", "MFLOPs", "GFLOPs", "TFLOPs"};
-  int i = 0;
-  while (f >= 1000 && i < 4) {
-    f /= 1000;
-    ++i;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.2f %s", f, kUnit[i]);
-  return buf;
-}
-
 int64_t elements(const model::Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;

@@ -128,16 +128,21 @@
     });
   }
 
-  function drawLoss(d) {
-    var datasets = [{
-      label: d.bucket > 1 ? 'training loss (mean of ' + d.bucket + ' steps)' : 'training loss',
-      data: d.train,
+  // A chart's main line of one value per step (or per bucket of steps).
+  function perStepLine(label, bucket, data) {
+    return {
+      label: bucket > 1 ? label + ' (mean of ' + bucket + ' steps)' : label,
+      data: data,
       borderColor: '#4e79a7',
       backgroundColor: '#4e79a7',
       borderWidth: 1.5,
-      pointRadius: d.train.length > 60 ? 0 : 2,
+      pointRadius: data.length > 60 ? 0 : 2,
       tension: 0
-    }];
+    };
+  }
+
+  function drawLoss(d) {
+    var datasets = [perStepLine('training loss', d.bucket, d.train)];
     if (d.test.length > 0) {
       datasets.push({
         label: 'test loss (end of epoch)',
@@ -224,14 +229,7 @@
   }
 
   function drawPerStep(d) {
-    var datasets = [{
-      label: d.bucket > 1 ? 'measured (mean of ' + d.bucket + ' steps)' : 'measured',
-      data: d.measured,
-      borderColor: '#4e79a7',
-      backgroundColor: '#4e79a7',
-      borderWidth: 1.5,
-      pointRadius: d.measured.length > 60 ? 0 : 2
-    }];
+    var datasets = [perStepLine('measured', d.bucket, d.measured)];
     if (d.predicted.length > 0) {
       datasets.push({
         label: 'predicted',
