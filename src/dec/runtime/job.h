@@ -77,7 +77,7 @@ struct JobResult {
   int64_t steps = 0;
   double final_loss = 0;          // rank 0
   double test_accuracy = -1;      // rank 0, -1 when not evaluated
-  double mean_iteration_s = 0;    // rank 0, measured, over all iterations but the first
+  double mean_iteration_s = 0;    // rank 0, measured: dec::steady_mean (core/stats.h) of its iterations
   double predicted_iteration_s = 0;
   std::string last_checkpoint;
   std::string plan_hash;
