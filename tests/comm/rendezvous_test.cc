@@ -151,11 +151,19 @@ TEST(Rendezvous, WrongJobIdIsRefusedNamingTheHostedJob) {
 }
 
 TEST(Rendezvous, WorldSizeMismatchAndDuplicateRankAreRefused) {
-  Host host(3);
+  // Rank 0 says when a second rank has joined: rank 1 has then claimed its slot.
+  std::promise<void> claimed;
+  std::atomic<bool> told{false};
+  Host host(3, "test", 5000ms, [&](RendezvousOptions& o) {
+    o.progress_interval = 10ms;
+    o.on_progress = [&](const JoinProgress& p) {
+      if (p.joined >= 2 && !told.exchange(true)) claimed.set_value();
+    };
+  });
   EXPECT_THROW(rendezvous(joiner(1, 4, host.port)), Mismatch);
   auto first = std::async(std::launch::async, [&] { return rendezvous(joiner(1, 3, host.port)); });
-  // Wait until rank 1 has claimed its slot, then claim it again.
-  std::this_thread::sleep_for(300ms);
+  // Then claim it again.
+  ASSERT_EQ(claimed.get_future().wait_for(30s), std::future_status::ready) << "rank 1 never joined";
   auto dup = joiner(1, 3, host.port);
   dup.node_name = "impostor";
   try {

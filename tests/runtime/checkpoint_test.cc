@@ -137,6 +137,14 @@ TEST(CheckpointKill, ChildWriterLoop) {
   }
 }
 
+// True while a save into `root` is staged and not yet published.
+bool staging(const std::string& root) {
+  for (const auto& e : fs::directory_iterator(root)) {
+    if (e.path().string().find(".partial") != std::string::npos) return true;
+  }
+  return false;
+}
+
 // A save killed at any moment leaves a checkpoint that loads and verifies.
 TEST(CheckpointKill, SaveKilledMidwayLeavesPreviousLoadable) {
   testing::TempDir dir("kill");
@@ -152,21 +160,31 @@ TEST(CheckpointKill, SaveKilledMidwayLeavesPreviousLoadable) {
     envp.push_back(nullptr);
     std::string filter = "--gtest_filter=CheckpointKill.ChildWriterLoop";
     char* argv[] = {const_cast<char*>(self.c_str()), filter.data(), nullptr};
+    // A stray staging directory from the last round would look like a save in progress.
+    for (const auto& e : fs::directory_iterator(dir.str())) {
+      if (e.path().string().find(".partial") != std::string::npos) fs::remove_all(e.path());
+    }
     pid_t pid;
     ASSERT_EQ(posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 700));
+    // Kill inside a save: once the child stages one (its .partial directory
+    // exists), after 0-9 ms, so that the rounds land at different points of it.
+    // However long the child takes to start, the kill waits for it (up to a minute).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!staging(dir.str()) && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 10));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status));
-    for (const auto& e : fs::directory_iterator(dir.str())) {
-      if (e.path().string().find(".partial") != std::string::npos) ++killed_midway;
-    }
+    if (staging(dir.str())) ++killed_midway;
     Checkpoint c = open_checkpoint(dir.str());  // verifies every sha256
     BlockState s = read_block(c, "a");
     EXPECT_EQ(s.params.at("blk.weight")[0].item<float>(), static_cast<float>(c.state.step));
   }
   // The test means something only if some kills did land inside a save.
+  RecordProperty("killed_midway", killed_midway);
   EXPECT_GT(killed_midway, 0);
 }
 
