@@ -38,11 +38,12 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // The default cell is S4a with W2's model and input size on real data:
-// Fashion-MNIST resized to 3x96x96, camera-sized frames, where the plan is
-// mixed: it splits MobileNetV2 across the tiers where a block's output is
-// smaller than the image (bench/scenarios/plan_table.sh prints it and every
-// baseline's prediction). No Fashion-MNIST cell at its native 28x28 has a
-// mixed plan that gains (docs/workloads.md).
+// Fashion-MNIST resized to 3x96x96, camera-sized frames: the cell where a
+// split of MobileNetV2 (where a block's output is smaller than the image) can
+// beat every single tier, depending on the node speeds measured
+// (bench/scenarios/plan_table.sh prints the plan and every baseline's
+// prediction). No Fashion-MNIST cell at its native 28x28 has a mixed plan that
+// gains (docs/workloads.md).
 // The default length (a workload's demo epochs) keeps the whole demo,
 // baselines included, under five minutes on two cores.
 struct DemoFlags {
