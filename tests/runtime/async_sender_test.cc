@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <thread>
@@ -42,8 +43,22 @@ TEST(AsyncSender, AStepWaitsForItsMessagesToLeaveNotToArrive) {
     ++wakeups[std::llround(((s + 1) * kTransmit + kLatency) * 1e6)];
   }
   std::string stuck;
+  std::atomic<int> recorded{0};  // steps whose end rank 0 has read off the clock
   std::thread driver([&] {
     for (const auto& [us, count] : wakeups) {
+      // A step's end is read while the clock still stands at it: every step
+      // that ended before this wake-up must have been read before the clock
+      // moves on (a hang guard, not a measurement, bounds the wait).
+      int ended = 0;
+      while (ended < kSteps && std::llround((ended + 1) * kTransmit * 1e6) < us) ++ended;
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (recorded.load() < ended && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (recorded.load() < ended) {
+        stuck = "step " + std::to_string(ended - 1) + " never ended";
+        return;
+      }
       if (!clock.advance_when_asleep(us * 1e-6, count)) {
         stuck = std::to_string(count) + " thread(s) never slept until " + std::to_string(us * 1e-6) + " s";
         return;
@@ -66,6 +81,7 @@ TEST(AsyncSender, AStepWaitsForItsMessagesToLeaveNotToArrive) {
         sender.flush();
         step_end[s] = clock.now();
         arrived_by_step_end[s] = arrived.load();
+        recorded = s + 1;
       }
       g.flush();
       drained = clock.now();

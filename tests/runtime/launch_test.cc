@@ -15,7 +15,6 @@
 #include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -61,6 +60,12 @@ Proc start_worker(const testing::TempDir& dir, int port, int rank, int world,
       "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
       "RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
       "LOCAL_RANK=0", "OPENBLAS_NUM_THREADS=1"};
+  // Port 0: rank 0 picks one and writes it where the test reads it back
+  // (listening_port); an earlier job's file in the same directory is not this one's.
+  if (port == 0) {
+    std::filesystem::remove(dir / "master_port");
+    env_strings.push_back("DEC_MASTER_PORT_FILE=" + (dir / "master_port"));
+  }
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -88,35 +93,15 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
   return a;
 }
 
-// The TCP port process `pid` listens on, read back from the kernel: its
-// sockets (/proc/PID/fd) matched against the listening ones of its network
-// namespace (/proc/PID/net/tcp, tcp6). -1 if it exits or has not listened
-// within `limit_s` (a guard against a hang, not a measurement).
-int listening_port(pid_t pid, double limit_s) {
-  const std::string proc = "/proc/" + std::to_string(pid);
+// The port rank 0 (`pid`, started with MASTER_PORT=0) listens on, as it reports
+// it to `dec launch` (DEC_MASTER_PORT_FILE, set by start_worker). -1 if it exits
+// or has not listened within `limit_s` (a guard against a hang, not a measurement).
+int listening_port(const testing::TempDir& dir, pid_t pid, double limit_s) {
   const auto t0 = Clock::now();
   while (std::chrono::duration<double>(Clock::now() - t0).count() < limit_s) {
+    if (std::filesystem::exists(dir / "master_port")) return std::stoi(read_file(dir / "master_port"));
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) return -1;
-    std::set<std::string> sockets;  // inodes
-    std::error_code ec;
-    for (const auto& fd : std::filesystem::directory_iterator(proc + "/fd", ec)) {
-      const std::string link = std::filesystem::read_symlink(fd.path(), ec).string();
-      if (!ec && link.rfind("socket:[", 0) == 0) sockets.insert(link.substr(8, link.size() - 9));
-    }
-    for (const char* table : {"/net/tcp", "/net/tcp6"}) {
-      std::ifstream in(proc + table);
-      std::string line;
-      std::getline(in, line);  // header
-      while (std::getline(in, line)) {
-        // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-        std::istringstream fields(line);
-        std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-        fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
-        if (state == "0A" && sockets.count(inode))  // TCP_LISTEN
-          return std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16);
-      }
-    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return -1;
@@ -131,7 +116,7 @@ std::vector<Proc> start_job(const testing::TempDir& dir, int world, int started,
   std::vector<Proc> procs;
   procs.reserve(started);
   procs.push_back(start_worker(dir, 0, 0, world, kNodes[0], flags(0)));
-  const int port = listening_port(procs[0].pid, 60);
+  const int port = listening_port(dir, procs[0].pid, 60);
   if (port <= 0) {
     ADD_FAILURE() << "rank 0 never listened: " << read_file(procs[0].err_path);
     return procs;

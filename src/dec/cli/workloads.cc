@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dec/core/error.h"
+#include "dec/core/format_version.h"
 #include "dec/core/file.h"
 
 namespace dec::cli {
@@ -88,8 +89,8 @@ std::vector<Workload> load_workloads(const std::string& path) {
   DEC_CHECK(root.IsMap(), ConfigError, kWhat, path, "the top level must be a mapping");
   // The version first: a newer file's fields would otherwise read as unknown ones.
   const int version = top.get<int>("format_version", "an integer");
-  DEC_CHECK(version == kWorkloadsFormatVersion, ConfigError, "unsupported workloads format", path,
-            "format_version ", version, "; this dec reads ", kWorkloadsFormatVersion);
+  check_format_version<ConfigError>(version, kWorkloadsFormatVersion, kWorkloadsFormatVersion, "workloads",
+                                    path);
   top.only({"format_version", "workloads"});
   const Entry list = top.child("workloads");
   DEC_CHECK(list.node.IsSequence() && list.node.size() > 0, ConfigError, kWhat, list.where(),

@@ -7,6 +7,7 @@
 
 #include "dec/cluster/validate.h"
 #include "dec/core/error.h"
+#include "dec/core/format_version.h"
 #include "dec/core/file.h"
 #include "dec/core/units.h"
 
@@ -131,9 +132,8 @@ ClusterSpec parse_cluster(const std::string& yaml_text, const std::string& file)
   ClusterSpec s;
   // The version first: a newer file's fields would otherwise read as unknown ones.
   s.format_version = top.child("format_version").as<int>("an integer");
-  DEC_CHECK(s.format_version == kClusterFormatVersion, ConfigError, "unsupported cluster spec format",
-            file.empty() ? "format_version" : file, "format_version ", s.format_version,
-            "; this dec reads ", kClusterFormatVersion);
+  check_format_version<ConfigError>(s.format_version, kClusterFormatVersion, kClusterFormatVersion,
+                                    "cluster spec", file.empty() ? "format_version" : file);
   top.only({"format_version", "name", "nodes", "links", "data", "training"});
   if (top.has("name")) s.name = top.child("name").text();
   Field nodes = top.child("nodes");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dec/core/error.h"
+#include "dec/core/format_version.h"
 #include "dec/core/file.h"
 
 namespace dec::planner {
@@ -118,8 +119,8 @@ int version_of(const Reader& R, const json& j) {
   const json& v = R.at(j, "format_version", "");
   const bool known = v.is_number_integer() && v.get<int64_t>() >= kOldestPlanFormatVersion &&
                      v.get<int64_t>() <= kPlanFormatVersion;
-  DEC_CHECK(known, CorruptFile, "unsupported plan format", R.where, "format_version ", v.dump(),
-            "; this dec reads ", kOldestPlanFormatVersion, " to ", kPlanFormatVersion);
+  DEC_CHECK(known, CorruptFile, "unsupported plan format", R.where,
+            format_version_why(v.dump(), kOldestPlanFormatVersion, kPlanFormatVersion));
   return v.get<int>();
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dec/core/error.h"
+#include "dec/core/format_version.h"
 #include "dec/core/file.h"
 
 namespace dec::profile {
@@ -91,9 +92,8 @@ ModelProfile from_json(const std::string& text, const std::string& where) {
   DEC_CHECK(j.is_object(), CorruptFile, "invalid profile", where, "top level must be an object");
   ModelProfile p;
   p.format_version = field<int>(j, "format_version", where);
-  DEC_CHECK(p.format_version >= kOldestProfileFormatVersion && p.format_version <= kProfileFormatVersion,
-            CorruptFile, "unsupported profile format", where, "format_version ", p.format_version,
-            "; this dec reads ", kOldestProfileFormatVersion, " to ", kProfileFormatVersion);
+  check_format_version<CorruptFile>(p.format_version, kOldestProfileFormatVersion, kProfileFormatVersion,
+                                    "profile", where);
   p.model = field<std::string>(j, "model", where);
   p.model_hash = field<std::string>(j, "model_hash", where);
   p.input_shape = field<std::vector<int64_t>>(j, "input_shape", where);

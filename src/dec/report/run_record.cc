@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dec/core/error.h"
+#include "dec/core/format_version.h"
 #include "dec/core/file.h"
 #include "dec/report/metrics_format.h"
 
@@ -105,9 +106,8 @@ Iteration read_iteration(const Line& L, const Json& j, const char* measured_key)
 // A `start` event: the version of the lines that follow (metrics_format.h).
 int read_start(const Line& L, const Json& j) {
   const int version = static_cast<int>(L.integer(j, "format_version", true));
-  DEC_CHECK(version >= kOldestMetricsFormatVersion && version <= kMetricsFormatVersion, CorruptFile,
-            "unsupported metrics format", L.where, "format_version ", version, "; this dec reads ",
-            kOldestMetricsFormatVersion, " to ", kMetricsFormatVersion);
+  check_format_version<CorruptFile>(version, kOldestMetricsFormatVersion, kMetricsFormatVersion, "metrics",
+                                    L.where);
   return version;
 }
 

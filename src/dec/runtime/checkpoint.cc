@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dec/core/error.h"
+#include "dec/core/format_version.h"
 #include "dec/core/file.h"
 #include "dec/core/sha256.h"
 
@@ -184,9 +185,8 @@ Checkpoint open_checkpoint(const std::string& path, const std::string& expected_
   try {
     // The version first: a later version's fields are not this reader's to judge.
     const int version = m.at("format_version").get<int>();
-    DEC_CHECK(version == kCheckpointFormatVersion, CorruptFile, "unsupported checkpoint format",
-              manifest_path, "format_version ", version, "; this dec reads ",
-              kCheckpointFormatVersion);
+    check_format_version<CorruptFile>(version, kCheckpointFormatVersion, kCheckpointFormatVersion,
+                                      "checkpoint", manifest_path);
     c.state.step = m.at("step").get<int64_t>();
     c.state.epoch = m.at("epoch").get<int64_t>();
     c.state.batch_in_epoch = m.at("batch_in_epoch").get<int64_t>();

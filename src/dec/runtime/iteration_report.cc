@@ -93,25 +93,24 @@ void IterationReporter::report_task_costs(const TaskCosts& costs) {
 
 void IterationReporter::report(int64_t step, int64_t epoch, const IterationStats& stats,
                                const comm::CountersSnapshot& traffic) {
-  const json mine = stats_json(stats);
   const json sent = sent_json(traffic, plan_);
   const bool traced = step == trace_step_;
   if (rv_.rank() == 0) {
-    gather(step, epoch, stats, mine, sent, traced);
+    gather(step, epoch, stats, sent, traced);
     return;
   }
-  json report = {{"stats", mine}, {"sent", sent}};
+  json report = {{"stats", stats_json(stats)}, {"sent", sent}};
   if (traced) report["trace"] = span_json(stats.trace);
   store_.set(keys::iteration(step, rv_.rank()), report.dump());
 }
 
-void IterationReporter::gather(int64_t step, int64_t epoch, const IterationStats& stats, const json& mine,
-                               const json& sent, bool traced) {
+void IterationReporter::gather(int64_t step, int64_t epoch, const IterationStats& stats, const json& sent,
+                               bool traced) {
   json trace = json::object(), nodes = json::object(), links = json::object();
   const std::string& me = plan_.nodes[0];
   if (traced) trace[me] = span_json(stats.trace);
   double loss_sum = stats.loss_sum, measured = stats.wall_s;
-  nodes[me] = mine;
+  nodes[me] = stats_json(stats);
   for (const auto& [to, bytes] : sent.items()) links[me + "->" + to] = bytes;
   for (int r = 1; r < rv_.world_size(); ++r) {
     const std::string key = keys::iteration(step, r);

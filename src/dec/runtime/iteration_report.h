@@ -47,8 +47,9 @@ class IterationReporter {
   double mean_iteration_s() const;
 
  private:
-  void gather(int64_t step, int64_t epoch, const IterationStats& stats, const nlohmann::json& mine,
-              const nlohmann::json& sent, bool traced);
+  // Rank 0: its own report (`stats`, `sent`) and every other rank's.
+  void gather(int64_t step, int64_t epoch, const IterationStats& stats, const nlohmann::json& sent,
+              bool traced);
 
   const comm::Rendezvous& rv_;
   comm::Store store_;
