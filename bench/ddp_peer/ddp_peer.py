@@ -80,8 +80,9 @@ def train(rank, world, args, port, queue):
     if args.channels_last:  # the weight layout DEC uses for this model (src/dec/model/zoo.cc)
         model = model.to(memory_format=torch.channels_last)
     if ddp:
-        model = DDP(model, bucket_cap_mb=args.bucket_cap_mb)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model = DDP(model, bucket_cap_mb=args.bucket_cap_mb,
+                    gradient_as_bucket_view=args.grad_as_bucket_view)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=args.foreach or None)
 
     per_rank = args.batch // world
     n = images.shape[0]
@@ -100,7 +101,7 @@ def train(rank, world, args, port, queue):
         idx = order[lo:lo + per_rank]
         t0 = time.perf_counter()
         x, y = images.index_select(0, idx), labels.index_select(0, idx)
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=args.set_to_none)
         ta = time.perf_counter()
         loss = F.cross_entropy(model(x), y)
         tb = time.perf_counter()
@@ -139,6 +140,12 @@ def train(rank, world, args, port, queue):
             "parameters": params,
             "bucket_cap_mb": args.bucket_cap_mb if ddp else None,
             "channels_last": args.channels_last,
+            "set_to_none": args.set_to_none,
+            "foreach": args.foreach,
+            "gradient_as_bucket_view": args.grad_as_bucket_view if ddp else None,
+            "malloc_env": {k: v for k, v in os.environ.items()
+                           if k in ("LD_PRELOAD", "GLIBC_TUNABLES", "MALLOC_CONF")
+                           or k.startswith("MALLOC_")},
             "warmup": args.warmup,
             "steps": args.steps,
             "seconds": t_end - t_start,
@@ -176,6 +183,11 @@ def main():
     ap.add_argument("--bucket-cap-mb", type=float, default=25.0, help="DDP bucket size (its default)")
     ap.add_argument("--channels-last", action="store_true",
                     help="channels-last weights, as DEC runs this model (not PyTorch's default)")
+    ap.add_argument("--set-to-none", action="store_true",
+                    help="zero_grad(set_to_none=True), as DEC drops gradients (PyTorch 2's default)")
+    ap.add_argument("--foreach", action="store_true", help="Adam(foreach=True): multi-tensor Adam")
+    ap.add_argument("--grad-as-bucket-view", action="store_true",
+                    help="DDP(gradient_as_bucket_view=True): gradients live in the buckets, no copies")
     ap.add_argument("--data-dir", default=DATA_DIR)
     args = ap.parse_args()
     if args.mode == "single":
