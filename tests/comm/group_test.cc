@@ -212,6 +212,40 @@ TEST(Group, AllreduceOnConcurrentSubgroupsOfSeveralMemberships) {
   testing::expect_ok(errors);
 }
 
+// Two members exchange their tensors instead of running Gloo's ring: the sum
+// must be exact and bitwise the same on both, for every dtype the ring took,
+// interleaved with the caller's own point-to-point messages.
+TEST(Group, TwoMemberAllreduceIsExactAndTheSameOnBoth) {
+  auto errors = run_ranks(2, [](Rendezvous& rv) {
+    Group g = Group::world(rv, fast());
+    const int peer = 1 - g.rank();
+    for (at::ScalarType dtype : {at::kFloat, at::kDouble, at::kLong, at::kInt, at::kHalf}) {
+      for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{1} << 20}) {
+        at::Tensor mine = dtype == at::kFloat || dtype == at::kDouble
+                              ? at::randn({n}, at::TensorOptions().dtype(dtype))
+                              : pattern(dtype, {n}, 3 * g.rank());
+        at::Tensor t = mine.clone();
+        g.allreduce_sum(t);
+        at::Tensor theirs = at::empty_like(mine);
+        auto sent = std::async(std::launch::async, [&] { g.send(mine, peer, 5); });
+        g.recv(theirs, peer, 5);
+        sent.get();
+        const at::Tensor want = g.rank() == 0 ? mine + theirs : theirs + mine;
+        EXPECT_TRUE(at::equal(t, want)) << dtype << " n " << n;
+        at::Tensor other = at::empty_like(t);  // the other member's result
+        auto echo = std::async(std::launch::async, [&] { g.send(t, peer, 6); });
+        g.recv(other, peer, 6);
+        echo.get();
+        EXPECT_TRUE(at::equal(t, other)) << dtype << " n " << n;
+      }
+    }
+    at::Tensor empty = at::empty({0});
+    g.allreduce_sum(empty);
+    EXPECT_THROW(g.send(at::ones({1}), peer, Group::kReservedTag), InternalError);
+  });
+  testing::expect_ok(errors);
+}
+
 TEST(Group, SubgroupArgumentsAreChecked) {
   auto errors = run_ranks(3, [](Rendezvous& rv) {
     Group world = Group::world(rv, fast());

@@ -28,6 +28,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -104,9 +105,13 @@ class Group {
   // "rank 2 (edge0)" for a group rank, using global ranks and node names.
   std::string describe(int group_rank) const;
 
+  // The point-to-point tag a two-member group's all-reduce uses; callers' tags
+  // are below it.
+  static constexpr int kReservedTag = INT_MAX;
+
   // Point-to-point, one contiguous CPU tensor. `peer` is a group rank other than
-  // this one (sending to oneself crashes Gloo: asserted). `tag` >= 0 matches the
-  // message to the receive with the same peer and tag. The receiver must pass a
+  // this one (sending to oneself crashes Gloo: asserted). `tag` in [0, kReservedTag)
+  // matches the message to the receive with the same peer and tag. The receiver must pass a
   // tensor of exactly the sender's byte size: Gloo fills a larger buffer partly and
   // silently. Empty tensors are not transmitted (both sides know the size).
   //
@@ -151,9 +156,12 @@ class Group {
   at::Tensor recv_tensor(int peer, int tag);
 
   // Collectives over all members. allreduce_sum sums a contiguous CPU tensor in place
-  // (any dtype Gloo supports). When a shaper is set, each rank first pays its route
-  // to the next rank of the ring for 2 (n-1)/n of the buffer and 2 (n-1) of its
-  // latencies: an approximation of a ring all-reduce on the emulated links.
+  // (any dtype Gloo supports): Gloo's ring, or with two members one exchange of the
+  // whole tensor over point-to-point tag kReservedTag (the same bytes in one step;
+  // both members hold bitwise the same sum). When a shaper is set, each rank first
+  // pays its route to the next rank of the ring for 2 (n-1)/n of the buffer and
+  // 2 (n-1) of its latencies: an approximation of a ring all-reduce on the emulated
+  // links.
   void allreduce_sum(at::Tensor& tensor);
   // Copies `root`'s tensor (group rank) into every member's tensor of the same size.
   // Any layout: a non-contiguous tensor (channels-last weights) travels as a

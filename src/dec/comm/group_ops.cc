@@ -98,7 +98,7 @@ void Group::send(const at::Tensor& tensor, int peer, int tag) {
   check_buffer(tensor, "send");
   DEC_ASSERT(peer != s.rank, "send to self (rank ", s.rank, ") crashes Gloo");
   DEC_ASSERT(peer >= 0 && peer < size(), "send to group rank ", peer, " of ", size());
-  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  DEC_ASSERT(tag >= 0 && tag < kReservedTag, "tag ", tag, " outside [0, kReservedTag)");
   const std::uint64_t bytes = nbytes(tensor);
   if (bytes == 0) return;
   const int dst = s.members[peer];
@@ -138,7 +138,7 @@ Group::PendingRecv Group::post_recv(at::Tensor& tensor, int peer, int tag) {
   check_buffer(tensor, "recv");
   DEC_ASSERT(peer != s.rank, "recv from self (rank ", s.rank, ")");
   DEC_ASSERT(peer >= 0 && peer < size(), "recv from group rank ", peer, " of ", size());
-  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  DEC_ASSERT(tag >= 0 && tag < kReservedTag, "tag ", tag, " outside [0, kReservedTag)");
   PendingRecv pending;
   const std::uint64_t bytes = nbytes(tensor);
   if (bytes == 0) {
@@ -174,7 +174,7 @@ void Group::send_tensor(const at::Tensor& tensor, int peer, int tag) {
              "send_tensor: undefined or non-CPU tensor");
   DEC_ASSERT(peer != s.rank, "send to self (rank ", s.rank, ") crashes Gloo");
   DEC_ASSERT(peer >= 0 && peer < size(), "send to group rank ", peer, " of ", size());
-  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  DEC_ASSERT(tag >= 0 && tag < kReservedTag, "tag ", tag, " outside [0, kReservedTag)");
   const auto where = s.at_peer(peer, tag);
   const at::Tensor data = tensor.contiguous();
   TensorHeader h;
@@ -214,7 +214,7 @@ at::Tensor Group::recv_tensor(int peer, int tag) {
   State& s = *state_;
   DEC_ASSERT(peer != s.rank, "recv from self (rank ", s.rank, ")");
   DEC_ASSERT(peer >= 0 && peer < size(), "recv from group rank ", peer, " of ", size());
-  DEC_ASSERT(tag >= 0, "negative tag ", tag);
+  DEC_ASSERT(tag >= 0 && tag < kReservedTag, "tag ", tag, " outside [0, kReservedTag)");
   const auto where = s.at_peer(peer, tag);
   Clock& clock = *s.world->clock;
   const double t0 = clock.now();
@@ -254,13 +254,31 @@ void Group::allreduce_sum(at::Tensor& tensor) {
     const double lat = shaper->latency(s.world->global_rank, next);
     shaper->clock().sleep_until(t.arrive_at + (2 * (n - 1) - 1) * lat);
   }
-  s.guarded("all-reduce failed", s.at_group(), [&] {
-    std::vector<at::Tensor> v{tensor};
-    c10d::AllreduceOptions opts;
-    opts.reduceOp = c10d::ReduceOp::SUM;
-    opts.timeout = s.world->options.timeout;
-    wait(s.pg->allreduce(v, opts), s.world->options.timeout);
-  });
+  if (n == 2 && tensor.scalar_type() != at::kBool) {
+    // One exchange: each member sends its tensor whole and adds the other's.
+    // Gloo's ring takes eight dependent steps for two members (four segments
+    // each way, docs/measurements.md "Two-member all-reduce"); the bytes are the
+    // same. a + b == b + a exactly, so both members hold the same sum.
+    const int peer = 1 - s.rank;
+    at::Tensor theirs = at::empty_like(tensor);
+    s.guarded("all-reduce failed", s.at_group(), [&] {
+      std::vector<at::Tensor> in{theirs};
+      std::vector<at::Tensor> out{tensor};
+      auto received = s.pg->recv(in, peer, kReservedTag);
+      auto sent = s.pg->send(out, peer, kReservedTag);
+      wait(received, s.world->options.timeout);
+      wait(sent, s.world->options.timeout);
+    });
+    tensor.add_(theirs);
+  } else {
+    s.guarded("all-reduce failed", s.at_group(), [&] {
+      std::vector<at::Tensor> v{tensor};
+      c10d::AllreduceOptions opts;
+      opts.reduceOp = c10d::ReduceOp::SUM;
+      opts.timeout = s.world->options.timeout;
+      wait(s.pg->allreduce(v, opts), s.world->options.timeout);
+    });
+  }
   s.world->counters->add_collective("allreduce " + s.name, bytes, clock.now() - t0);
   s.world->counters->add_collective_bytes(next, prev, ring_bytes);
 }
