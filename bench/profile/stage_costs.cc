@@ -1,15 +1,17 @@
-// How well a block profile predicts what a stage task costs: the planner's
-// compute input (per-sample block times, summed over a stage's blocks, times
-// its rows) against the cost the runtime measures for that stage task
-// (runtime/task_costs.h, the cost an emulated node is paced by).
+// How well a block profile predicts what a stage task costs on this machine:
+// the planner's compute input (per-sample block times, summed over a stage's
+// blocks, times its rows; an emulated node takes what the profile says,
+// runtime/task_costs.h) against the task timed whole (profile/stage_cost.h).
 //
 // For each stage and row count it prints the profile's forward and backward
-// seconds, TaskCosts' for the same task, and their ratios. A stage that ends
+// seconds, the task's measured ones, and their ratios. A stage that ends
 // the model ends in the loss; one that starts after block 0 computes its
 // input's gradient, as in the runtime.
 //
 //   build/bench/stage_costs --profile W2.profile.json --stages 0:3,3:20,0:20 --rows 2,4,8
 #include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -19,7 +21,7 @@
 #include "dec/core/malloc_tuning.h"
 #include "dec/model/model.h"
 #include "dec/profile/profile.h"
-#include "dec/runtime/task_costs.h"
+#include "dec/profile/stage_cost.h"
 
 namespace {
 
@@ -82,9 +84,9 @@ int main(int argc, char** argv) {
               "task fwd", "task bwd", "fwd", "bwd", "both");
   for (auto [b, e] : stages) {
     for (int64_t r : rows) {
-      const dec::runtime::StageShape shape{b, e, r, e == L, b > 0, in_flight};
-      const auto costs = dec::runtime::TaskCosts::measure(spec, {shape}, {}, dec::optim::OptimizerConfig(), 0);
-      const dec::runtime::StageCost& c = costs.stage(shape);
+      const dec::profile::StageShape shape{b, e, r, e == L, b > 0, in_flight};
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+      const dec::profile::StageCost c = dec::profile::measure_stage_cost(spec, shape, 0, gen);
       double fwd = 0, bwd = 0;
       for (size_t l = b; l < e; ++l) {
         fwd += r * p.blocks[l].fwd_s;

@@ -1,15 +1,18 @@
 // What a pause costs the compute after it, on this machine: why an emulated
-// node paces its tasks by their full-speed cost (runtime/task_costs.h) and not
+// node paces its tasks by their profile's cost (runtime/task_costs.h) and not
 // by the CPU time they spend in the job.
 //
 // A node of speed s sleeps (1 / s - 1) times each task's compute, so at speed
 // 0.01 it pauses for about 0.3 s between fmnist-cnn tasks. This times one
 // forward (with the loss) and one backward of a micro-batch after pauses of
 // increasing length, in thread CPU time, and prints each median against the
-// back-to-back one and against the cost TaskCosts measures for the same task.
+// back-to-back one and against the same task measured as the profiler measures
+// (profile/stage_cost.h).
 //
 //   build/bench/pause_cost [--model fmnist-cnn] [--micro-batch 16] [--repeats 21]
 #include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -22,7 +25,7 @@
 #include "dec/core/malloc_tuning.h"
 #include "dec/model/model.h"
 #include "dec/profile/compute_pacer.h"
-#include "dec/runtime/task_costs.h"
+#include "dec/profile/stage_cost.h"
 
 int main(int argc, char** argv) {
   dec::retain_freed_memory();  // as in dec's processes: tasks cost what they cost there
@@ -38,9 +41,9 @@ int main(int argc, char** argv) {
 
   const dec::model::ModelSpec spec = dec::model::make_model(model);
   const size_t L = spec.num_blocks();
-  const dec::runtime::StageShape whole{0, L, rows, true, false};
-  const dec::runtime::TaskCosts costs =
-      dec::runtime::TaskCosts::measure(spec, {whole}, {}, dec::optim::OptimizerConfig(), 0);
+  const dec::profile::StageShape whole{0, L, rows, true, false};
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  const dec::profile::StageCost cost = dec::profile::measure_stage_cost(spec, whole, 0, gen);
 
   torch::nn::Sequential net = spec.build_all(0);
   net->train();
@@ -54,8 +57,8 @@ int main(int argc, char** argv) {
 
   std::printf("%s, micro-batch %lld, thread CPU ms (median of %d)\n", model.c_str(),
               static_cast<long long>(rows), repeats);
-  std::printf("  TaskCosts: forward %.3f, backward %.3f\n", 1e3 * costs.stage(whole).forward_s,
-              1e3 * costs.stage(whole).backward_s);
+  std::printf("  measured as profiled: forward %.3f, backward %.3f\n", 1e3 * cost.forward_s,
+              1e3 * cost.backward_s);
   std::printf("  %-9s %9s %9s %10s %10s\n", "pause", "forward", "backward", "fwd/b2b", "fwd/cost");
   double b2b_fwd = 0, b2b_bwd = 0;
   for (double p : {0.0, 0.001, 0.01, 0.03, 0.1, 0.3}) {
@@ -79,8 +82,8 @@ int main(int argc, char** argv) {
     const double mf = dec::median(fwd), mb = dec::median(bwd);
     if (p == 0) b2b_fwd = mf, b2b_bwd = mb;
     std::printf("  %6.0f ms %9.3f %9.3f %10.2f %10.2f   (bwd/b2b %.2f, bwd/cost %.2f)\n", 1e3 * p,
-                1e3 * mf, 1e3 * mb, mf / b2b_fwd, mf / costs.stage(whole).forward_s, mb / b2b_bwd,
-                mb / costs.stage(whole).backward_s);
+                1e3 * mf, 1e3 * mb, mf / b2b_fwd, mf / cost.forward_s, mb / b2b_bwd,
+                mb / cost.backward_s);
   }
   return 0;
 }

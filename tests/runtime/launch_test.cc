@@ -534,20 +534,6 @@ TEST(Launch, EmulatedClusterRunsItsPlanAndEveryBaselineAndRecordsTraces) {
   for (const char* event : {"\"event\":\"plan\"", "\"event\":\"trace\"", "\"kind\":\"compute\""}) {
     EXPECT_NE(metrics.find(event), std::string::npos) << event;
   }
-  // Each emulated rank calibrated its task costs to the profile it reported.
-  bool calibrated = false;
-  std::istringstream lines(metrics);
-  for (std::string line; std::getline(lines, line);) {
-    const auto e = nlohmann::json::parse(line);
-    if (e.at("event") != "task_costs") continue;
-    for (const auto& [node, costs] : e.at("nodes").items()) {
-      const double scale = costs.at("scale").get<double>();
-      EXPECT_GT(scale, 0.5) << node;
-      EXPECT_LT(scale, 2) << node;
-      calibrated = calibrated || scale != 1;
-    }
-  }
-  EXPECT_TRUE(calibrated);
   // A baseline of the recorded plan, with the same runtime.
   std::string plan_json;
   std::istringstream events(metrics);

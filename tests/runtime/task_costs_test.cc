@@ -1,5 +1,5 @@
-// Emulated compute (docs/runtime.md, emulation): an emulated rank's tasks take their
-// full-speed cost / speed, and measuring those costs changes nothing in the job.
+// Emulated compute (docs/runtime.md, emulation): an emulated rank's tasks take
+// their profile's full-speed cost / speed, the cost the planner predicts.
 #include "dec/runtime/task_costs.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +15,8 @@
 #include "dec/data/sampler.h"
 #include "dec/profile/compute_pacer.h"
 #include "dec/runtime/worker.h"
+#include "dec/cluster/load.h"
+#include "dec/planner/rows.h"
 
 namespace dec::runtime {
 namespace {
@@ -26,48 +28,74 @@ optim::OptimizerConfig adam() {
   return c;
 }
 
-TEST(TaskCosts, GrowWithTheWorkAndLeaveTheJobsRandomStreamAlone) {
-  torch::set_num_threads(1);
-  const model::ModelSpec spec = model::make_model("fmnist-cnn");
-  const StageShape small{0, 2, 2, false, false}, large{0, 2, 128, false, false};
-  const StageShape last{2, 4, 16, true, true};
-  torch::manual_seed(5);
-  const TaskCosts costs = TaskCosts::measure(spec, {small, large, last, small}, {0, 1, 2, 3}, adam(), 1);
-  const torch::Tensor after = torch::randn({4});
-  torch::manual_seed(5);
-  EXPECT_TRUE(torch::equal(after, torch::randn({4}))) << "measuring drew from the global generator";
-
-  for (const StageShape& s : {small, large, last}) {
-    EXPECT_GT(costs.stage(s).forward_s, 0);
-    EXPECT_GT(costs.stage(s).backward_s, 0);
+// A 4-block profile with per-row tables: block l costs (l + 1) ms forward and
+// twice that backward per sample at 16 rows, and twice as much per sample at 1 row.
+profile::ModelProfile four_blocks(double speed) {
+  profile::ModelProfile p;
+  p.model = "fmnist-cnn";
+  p.micro_batch = 16;
+  p.speed = speed;
+  for (int l = 0; l < 4; ++l) {
+    profile::BlockProfile b;
+    b.name = "b" + std::to_string(l);
+    b.fwd_s = (l + 1) * 1e-3 / speed;
+    b.bwd_s = 2 * b.fwd_s;
+    b.opt_s = (l + 1) * 1e-4 / speed;
+    b.by_rows = {{1, 2 * b.fwd_s, 2 * b.bwd_s}, {16, b.fwd_s, b.bwd_s}};
+    p.blocks.push_back(b);
   }
-  // 64x the samples through the two convolutions: far more than 4x the CPU,
-  // whatever else the machine runs (CPU time, the cheaper of two passes).
-  EXPECT_GT(costs.stage(large).forward_s, 4 * costs.stage(small).forward_s);
-  EXPECT_GT(costs.stage(large).backward_s, 4 * costs.stage(small).backward_s);
-  EXPECT_GT(costs.step_s(), 0);
-  EXPECT_EQ(TaskCosts::measure(spec, {small}, {}, adam(), 1).step_s(), 0);  // nothing to step
+  return p;
 }
 
-TEST(TaskCosts, AReferenceScalesEveryCostToTheProfilesMachine) {
-  torch::set_num_threads(1);
-  const model::ModelSpec spec = model::make_model("fmnist-cnn");
-  const StageShape part{0, 2, 8, false, false}, whole{0, 4, 16, true, false, 1};
-  const TaskCosts plain = TaskCosts::measure(spec, {part, whole}, {0, 1, 2, 3}, adam(), 1);
-  const double measured = plain.stage(whole).forward_s + plain.stage(whole).backward_s;
-  // A profile taken on a machine a thousand times slower: a factor that the
-  // noise between two measurements of the same task (well under 2x) cannot hide.
-  const Reference ref{whole, 1000 * measured};
-  const TaskCosts scaled = TaskCosts::measure(spec, {part}, {0, 1, 2, 3}, adam(), 1, &ref);
-  EXPECT_EQ(plain.scale(), 1);
-  EXPECT_NEAR(scaled.stage(whole).forward_s + scaled.stage(whole).backward_s, ref.full_speed_s,
-              1e-9 * ref.full_speed_s);  // the reference costs what the profile says
-  // Every other cost by the same factor: about 1000.
-  EXPECT_GT(scaled.scale(), 100);
-  EXPECT_LT(scaled.scale(), 10000);
-  EXPECT_GT(scaled.stage(part).forward_s, 100 * plain.stage(part).forward_s);
-  EXPECT_GT(scaled.stage(part).backward_s, 100 * plain.stage(part).backward_s);
-  EXPECT_GT(scaled.step_s(), 100 * plain.step_s());
+TEST(TaskCosts, EveryTaskCostsWhatItsProfileSaysAtFullSpeed) {
+  // Profiled at a hundredth of a core: full speed is a hundred times faster.
+  const TaskCosts costs(four_blocks(0.01));
+  const StageCost c = costs.stage({0, 3, 16, false, false, 4});
+  EXPECT_NEAR(c.forward_s, 16 * (1 + 2 + 3) * 1e-3, 1e-12);
+  EXPECT_NEAR(c.backward_s, 2 * c.forward_s, 1e-12);
+  // The flags of a shape do not change it: in flight, loss, input gradient.
+  EXPECT_EQ(costs.stage({0, 3, 16, true, true, 1}).forward_s, c.forward_s);
+  // Between measured rows, a task's cost is linear in its rows: at 1 row 2 ms
+  // of block 0, at 16 rows 16 ms; at 4 rows 2 + 3 * (16 - 2) / 15.
+  EXPECT_NEAR(costs.stage({0, 1, 4, false, false, 1}).forward_s, (2 + 3 * 14.0 / 15) * 1e-3, 1e-12);
+  EXPECT_NEAR(costs.step_s({1, 3}), (2 + 4) * 1e-4, 1e-12);
+  EXPECT_EQ(costs.step_s({}), 0);
+}
+
+TEST(TaskCosts, AFirstStageCostsWhatThePlannerPredictsForIt) {
+  // The planner's prediction for each stage position and the emulated node's
+  // cost come from one profile: dev0 [0,3) before edge0 [3,4) costs per
+  // micro-batch what the cost model says, forward and backward, and so does
+  // the edge's last stage (docs/measurements.md, "Emulation: costs from the profile").
+  const cluster::ClusterSpec spec = cluster::parse_cluster(R"(
+format_version: 1
+nodes:
+  - {name: cloud, tier: cloud, speed: 1, memory: 64GiB}
+  - {name: edge0, tier: edge, speed: 0.1, memory: 8GiB}
+  - {name: dev0, tier: device, speed: 0.01, memory: 2GiB}
+links:
+  - {between: [edge0, cloud], bandwidth: 100Mbit/s, latency: 30ms}
+  - {between: [dev0, edge0], bandwidth: 1.1Mbit/s, latency: 50ms}
+data:
+  - {node: dev0, share: 1}
+training: {batch: 64, micro_batches: 4}
+)", "test");
+  const profile::ModelProfile reference = four_blocks(1);
+  const planner::Instance in = planner::make_instance(spec, reference);
+  // Source dev0's path [dev0, edge0]: 64 samples, 3 blocks before the hop.
+  planner::Structure s(in.paths.size());
+  const int path = in.sources[0].paths[1];
+  s[in.sources[0].paths[0]].cuts = {};
+  s[in.sources[0].paths[2]].cuts = {0, 0};
+  s[path] = {64, {3}};
+  const planner::Evaluation ev = planner::evaluate_at_rows(in, s);
+  const TaskCosts costs(reference);
+  const std::pair<int, double> stages[] = {{0, 0.01}, {1, 0.1}};  // position on the path, speed
+  for (const auto& [j, speed] : stages) {
+    const StageShape shape = j == 0 ? StageShape{0, 3, 16, false, false, 4} : StageShape{3, 4, 16, true, true, 1};
+    EXPECT_NEAR(costs.stage(shape).forward_s / speed, ev.path_node_fwd_s[path][j], 1e-12) << "node " << j;
+    EXPECT_NEAR(costs.stage(shape).backward_s / speed, ev.path_node_bwd_s[path][j], 1e-12) << "node " << j;
+  }
 }
 
 // A pacer that takes no time: it records the full-speed cost of every task it
@@ -87,7 +115,7 @@ class RecordingPacer final : public profile::ComputePacer {
 
 TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
   // One rank, the whole model on 16 samples in 2 micro-batches, at a hundredth
-  // of a core. Each task asks the pacer for its own measured cost, and the step
+  // of a core. Each task asks the pacer for its profile's cost, and the step
   // counts each task's time as that cost / speed: 2 forwards and 2 backwards
   // (pairs: 1 in flight) and the optimizer step. How closely a paced job's wall
   // time follows is a measurement: bench/scenarios/run (measured vs predicted).
@@ -108,9 +136,11 @@ TEST(TaskCosts, AnEmulatedRankTakesItsTasksCostsDividedByItsSpeed) {
     WorkerOptions wo;
     wo.optimizer = adam();
     wo.pacer = pacer;
+    wo.profile = four_blocks(1);
     Worker worker(plan, spec, world, wo);
-    const StageCost& c = worker.task_costs().stage({0, 4, 8, true, false, 1});
-    const double step = worker.task_costs().step_s();
+    const TaskCosts costs(four_blocks(1));
+    const StageCost c = costs.stage({0, 4, 8, true, false, 1});
+    const double step = costs.step_s({0, 1, 2, 3});
     std::vector<double> tasks = {c.forward_s, c.backward_s, c.forward_s, c.backward_s, step};
     std::sort(tasks.begin(), tasks.end());
     const double expected = (2 * (c.forward_s + c.backward_s) + step) / kSpeed;

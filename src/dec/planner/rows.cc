@@ -8,19 +8,12 @@ namespace dec::planner {
 
 namespace {
 
-double column(const BlockData::AtRows& a, bool backward) { return backward ? a.bwd : a.fwd; }
-
-// A task's cost in units of one sample at the profile's micro-batch: rows x
-// its per-sample ratio, linear between measured row counts, per-sample
-// constant beyond the ends.
+// A task's cost in units of one sample at the profile's micro-batch
+// (profile::cost_at_rows over the block's ratios).
 double task_units(const std::vector<BlockData::AtRows>& t, double rows, bool backward) {
-  if (rows <= t.front().rows) return rows * column(t.front(), backward);
-  if (rows >= t.back().rows) return rows * column(t.back(), backward);
-  size_t i = 1;
-  while (t[i].rows < rows) ++i;
-  const double r0 = t[i - 1].rows, r1 = t[i].rows;
-  const double c0 = r0 * column(t[i - 1], backward), c1 = r1 * column(t[i], backward);
-  return c0 + (c1 - c0) * (rows - r0) / (r1 - r0);
+  return profile::cost_at_rows(
+      t, rows, [](const BlockData::AtRows& a) { return a.rows; },
+      [backward](const BlockData::AtRows& a) { return backward ? a.bwd : a.fwd; });
 }
 
 }  // namespace

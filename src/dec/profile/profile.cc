@@ -23,6 +23,13 @@ double ModelProfile::block_sum_s() const {
   return s;
 }
 
+double task_s(const BlockProfile& b, double rows, bool backward) {
+  if (b.by_rows.empty()) return rows * (backward ? b.bwd_s : b.fwd_s);
+  return cost_at_rows(
+      b.by_rows, rows, [](const BlockProfile::AtRows& a) { return static_cast<double>(a.rows); },
+      [backward](const BlockProfile::AtRows& a) { return backward ? a.bwd_s : a.fwd_s; });
+}
+
 std::string to_json(const ModelProfile& p) {
   json j;
   j["format_version"] = kProfileFormatVersion;

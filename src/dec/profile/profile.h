@@ -5,6 +5,7 @@
 // All per-sample quantities are for one sample at the profiled micro-batch size.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -61,6 +62,28 @@ struct ModelProfile {
   // Sum over blocks of fwd_s + bwd_s: one sample through the whole model.
   double block_sum_s() const;
 };
+
+// One task's cost from per-sample costs measured at some row counts, `t`
+// ascending by rows: rows x the per-sample cost, linear in rows between two
+// measured row counts, the per-sample cost constant beyond the ends.
+// `rows_of(entry)` and `per_sample(entry)` read an entry. The planner
+// (planner/rows.h) and emulation (runtime/task_costs.h) both cost tasks so.
+// REQUIRES: !t.empty().
+template <typename Table, typename RowsOf, typename PerSample>
+double cost_at_rows(const Table& t, double rows, RowsOf rows_of, PerSample per_sample) {
+  if (rows <= rows_of(t.front())) return rows * per_sample(t.front());
+  if (rows >= rows_of(t.back())) return rows * per_sample(t.back());
+  size_t i = 1;
+  while (rows_of(t[i]) < rows) ++i;
+  const double r0 = rows_of(t[i - 1]), r1 = rows_of(t[i]);
+  const double c0 = r0 * per_sample(t[i - 1]), c1 = r1 * per_sample(t[i]);
+  return c0 + (c1 - c0) * (rows - r0) / (r1 - r0);
+}
+
+// Seconds of one forward (or backward) task of block `b` on `rows` samples,
+// at the profile's speed: by cost_at_rows over by_rows, rows x fwd_s (bwd_s)
+// without them.
+double task_s(const BlockProfile& b, double rows, bool backward);
 
 // JSON text <-> struct. to_json writes kProfileFormatVersion, whatever
 // format_version says (the struct holds the current fields). Parsing reads

@@ -1,12 +1,14 @@
 #include "dec/runtime/handshake.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dec/cluster/load.h"
+#include "dec/core/sha256.h"
 #include "dec/core/error.h"
 #include "dec/planner/instance.h"
 #include "dec/planner/planner.h"
@@ -98,7 +100,26 @@ void check_protocol(const Hello& h, const comm::Rendezvous& rv, int rank) {
             " against ", kVersion, ")");
 }
 
-// Auto mode: this node's profile, as the emulated node would take it.
+// The profile a plan file was made from, for this node (its own, else the
+// plan's reference), when it is still there unchanged and has block times:
+// an emulated node's tasks cost what it says (TaskCosts).
+std::optional<profile::ModelProfile> plan_profile(const std::string& plan_path, const std::string& node,
+                                                  const model::ModelSpec& spec) {
+  const planner::Plan plan = planner::load_plan(plan_path);
+  const planner::ProfileRef* pick = nullptr;
+  for (const auto& r : plan.profiles) {
+    if (r.node == node || (r.node.empty() && !pick)) pick = &r;
+  }
+  if (!pick || pick->path.empty() || !std::filesystem::is_regular_file(pick->path) ||
+      sha256_file(pick->path) != pick->sha256) {
+    return std::nullopt;
+  }
+  profile::ModelProfile p = profile::load_profile(pick->path);
+  if (p.model_hash != spec.hash() || p.block_sum_s() <= 0 || p.micro_batch <= 0) return std::nullopt;
+  return p;
+}
+
+// This node's profile, as the emulated node would take it.
 profile::ModelProfile profile_self(const JobOptions& o, const model::ModelSpec& spec, const NodeSetup& node) {
   profile::ProfileOptions po;
   po.micro_batch = node.profile_micro_batch;
@@ -230,12 +251,17 @@ Agreement agree_on_plan(const JobOptions& o, const comm::Rendezvous& rv, const c
                         const model::ModelSpec& spec, const NodeSetup& node) {
   const int rank = rv.rank();
   const comm::Store store = job.prefixed(keys::versioned());
+  // The profile this node plans with (auto mode) or runs at (emulated): with
+  // a plan file, the one the plan was made from; without it, or when it is
+  // gone, its own, measured one rank after the other.
   std::optional<profile::ModelProfile> own;
-  if (o.plan_path.empty()) {
+  const bool auto_mode = o.plan_path.empty();
+  if (!auto_mode && o.emulate) own = plan_profile(o.plan_path, o.rendezvous.node_name, spec);
+  if (auto_mode || (o.emulate && !own)) {
     if (node.profile_in_turn && rank > 0) job.get(keys::hello(rank - 1), o.timeout);
     own = profile_self(o, spec, node);
   }
-  job.set(keys::hello(rank), hello_json(o, rank, spec, node.speed, own).dump());
+  job.set(keys::hello(rank), hello_json(o, rank, spec, node.speed, auto_mode ? own : std::nullopt).dump());
   if (rank != 0) check_protocol(read_hello(job, rv, 0, o.timeout), rv, 0);
 
   Agreement a = rank == 0 ? lead(o, rv, job, store, spec) : follow(o, rv, store);

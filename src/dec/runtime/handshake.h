@@ -41,7 +41,8 @@ struct Agreement {
   std::string hash;         // plan_hash(plan), confirmed by every rank
   std::string summary;      // rank 0's summary of the plan
   planner::Plan full_plan;  // rank 0 only: the planner's plan (the metrics' plan event)
-  std::optional<profile::ModelProfile> own_profile;  // auto mode: what this node published
+  // Auto mode: what this node published; emulated: the profile its tasks cost (TaskCosts).
+  std::optional<profile::ModelProfile> own_profile;
 };
 
 // Runs the handshake on `job_store` (the rendezvous store under "job/").

@@ -12,19 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-// What an emulated rank measured its tasks at (TaskCosts): a stage's cost there
-// against the profile's is the first thing to read when a prediction misses
-// (docs/report.md, `task_costs`).
-json costs_json(const TaskCosts& costs) {
-  json stages = json::array();
-  for (const auto& [s, c] : costs.stages()) {
-    stages.push_back({{"begin", s.begin}, {"end", s.end}, {"rows", s.rows}, {"loss", s.loss},
-                      {"input_grad", s.input_grad}, {"in_flight", s.in_flight},
-                      {"forward_s", c.forward_s}, {"backward_s", c.backward_s}});
-  }
-  return {{"stages", stages}, {"step_s", costs.step_s()}, {"scale", costs.scale()}};
-}
-
 json span_json(const std::vector<Span>& spans) {
   json out = json::array();
   for (const auto& s : spans) {
@@ -73,23 +60,6 @@ IterationReporter::IterationReporter(const comm::Rendezvous& rv, comm::Store sto
       // The third iteration run: past the warm-up, and past the first
       // iteration after it, whose links may still carry warm-up traffic.
       trace_step_(std::min(total_steps, first_step + 3)) {}
-
-void IterationReporter::report_task_costs(const TaskCosts& costs) {
-  const json mine = costs_json(costs);
-  if (rv_.rank() != 0) {
-    store_.set(keys::costs(rv_.rank()), mine.dump());
-    return;
-  }
-  json nodes = json::object();
-  for (int r = 0; r < rv_.world_size(); ++r) {
-    const std::string key = keys::costs(r);
-    const json c = r == 0 ? mine
-                          : read_peer_message(store_.get(key, timeout_), rv_.describe(r), key,
-                                              [](const json& j) { return j; });
-    if (c.contains("stages") && !c.at("stages").empty()) nodes[plan_.nodes[r]] = c;
-  }
-  if (metrics_ && !nodes.empty()) metrics_->write({{"event", "task_costs"}, {"nodes", nodes}});
-}
 
 void IterationReporter::report(int64_t step, int64_t epoch, const IterationStats& stats,
                                const comm::CountersSnapshot& traffic) {

@@ -1,6 +1,6 @@
 // Reporting a job's iterations (protocol.h: "costs/<rank>", "it/<step>/<rank>"):
 // every rank hands in what it measured; rank 0 gathers it, writes the metrics
-// (docs/metrics.md: task_costs, iteration, trace) and tells the observer.
+// (docs/metrics.md: iteration, trace) and tells the observer.
 //
 // Collective: every rank calls each method in the same order. Failure: Timeout
 // when a rank does not report by the deadline; a malformed report is a
@@ -17,7 +17,6 @@
 #include "dec/runtime/exec_plan.h"
 #include "dec/runtime/job.h"
 #include "dec/runtime/metrics.h"
-#include "dec/runtime/task_costs.h"
 #include "dec/runtime/worker.h"
 
 namespace dec::runtime {
@@ -30,10 +29,6 @@ class IterationReporter {
   IterationReporter(const comm::Rendezvous& rv, comm::Store store, const ExecPlan& plan,
                     std::chrono::milliseconds timeout, MetricsWriter* metrics, JobObserver* observer,
                     int64_t first_step, int64_t total_steps);
-
-  // Once, before the first iteration: an emulated rank's task costs (the
-  // `task_costs` event; nothing at full speed).
-  void report_task_costs(const TaskCosts& costs);
 
   // After iteration `step` (1-based) of epoch `epoch`: this rank's stats and
   // the traffic it sent since the last call. One iteration's timeline goes to

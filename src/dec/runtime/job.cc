@@ -1,14 +1,12 @@
 #include "dec/runtime/job.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <memory>
 #include <optional>
 
 #include "dec/cluster/load.h"
 #include "dec/comm/group.h"
 #include "dec/core/error.h"
-#include "dec/core/sha256.h"
 #include "dec/data/dataset.h"
 #include "dec/data/sampler.h"
 #include "dec/model/model.h"
@@ -43,25 +41,6 @@ void validate(const JobOptions& o) {
   DEC_CHECK(o.global_batch >= 0, ConfigError, "invalid flag", "--batch-size", "must be positive");
   DEC_CHECK(o.global_batch == 0 || o.plan_path.empty(), ConfigError, "invalid flag",
             "--batch-size", "the plan fixes the global batch; give it to `dec plan` instead");
-}
-
-// The profile a plan file was made from, for this node (its own, else the
-// plan's reference), when it is still there unchanged and has block times;
-// emulated costs are calibrated to it (TaskCosts).
-std::optional<profile::ModelProfile> plan_profile(const std::string& plan_path, const std::string& node,
-                                                  const model::ModelSpec& spec) {
-  const planner::Plan plan = planner::load_plan(plan_path);
-  const planner::ProfileRef* pick = nullptr;
-  for (const auto& r : plan.profiles) {
-    if (r.node == node || (r.node.empty() && !pick)) pick = &r;
-  }
-  if (!pick || pick->path.empty() || !std::filesystem::is_regular_file(pick->path) ||
-      sha256_file(pick->path) != pick->sha256) {
-    return std::nullopt;
-  }
-  profile::ModelProfile p = profile::load_profile(pick->path);
-  if (p.model_hash != spec.hash() || p.block_sum_s() <= 0 || p.micro_batch <= 0) return std::nullopt;
-  return p;
 }
 
 // This node's part in the handshake: its speed and profile micro-batch, from
@@ -140,7 +119,6 @@ void run_iterations(const Job& j, const data::Dataset& train_set, TrainingPositi
   const int64_t total = o.max_steps > 0 ? o.max_steps : o.epochs * steps_per_epoch;
   IterationReporter reporter(j.rv, j.store, j.agreement.plan, o.timeout,
                              j.zero ? j.zero->metrics.get() : nullptr, j.observer, at.step, total);
-  reporter.report_task_costs(j.worker.task_costs());
   // Batch `index` of `e`. The sampler moves to an epoch as its first batch is
   // drawn; batches drawn earlier keep their epoch's order (sampler.h).
   auto batch_of = [&](int64_t e, int64_t index) {
@@ -197,8 +175,6 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   const Agreement agreement = agree_on_plan(o, rv, job, spec, node);
   const ExecPlan& plan = agreement.plan;
   if (rank == 0 && observer) observer->on_plan(plan, agreement.summary);
-  std::optional<profile::ModelProfile> own = agreement.own_profile;
-  if (o.emulate && !o.plan_path.empty()) own = plan_profile(o.plan_path, o.rendezvous.node_name, spec);
 
   // Execution.
   comm::GroupOptions go = comm::GroupOptions().with_timeout(o.timeout);
@@ -208,7 +184,7 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   wo.seed = o.seed;
   wo.optimizer = o.optimizer;
   wo.pacer = profile::make_speed_pacer(node.speed);
-  if (own) wo.reference = whole_model_reference(*own);
+  if (o.emulate) wo.profile = agreement.own_profile;
   Worker worker(plan, spec, world, wo);
   worker.broadcast_parameters();
   const TrainingPosition start = o.resume.empty() ? TrainingPosition{} : resume_job(o, worker, spec);

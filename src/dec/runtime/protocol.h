@@ -10,7 +10,6 @@
 //   job/v<N>/plan/summary         rank 0        what `dec plan` prints of it
 //   job/v<N>/ack/<rank>           rank > 0      read a refusal; rank 0 may leave
 //   job/v<N>/confirm/<rank>       every rank    the plan hash it will run
-//   job/v<N>/costs/<rank>         rank > 0      its emulated task costs (JSON)
 //   job/v<N>/it/<step>/<rank>     rank > 0      what it measured in an iteration (JSON);
 //                                               rank 0 deletes it once read
 //   job/v<N>/ckpt/<step>/<rank>   every rank    the checkpoint files it wrote (JSON)
@@ -35,7 +34,8 @@
 
 namespace dec::runtime {
 
-constexpr int kJobProtocolVersion = 1;
+// 2: no costs/<rank> (emulated ranks price their tasks from the profile).
+constexpr int kJobProtocolVersion = 2;
 
 namespace keys {
 
@@ -50,7 +50,6 @@ inline std::string plan_hash() { return "plan/hash"; }
 inline std::string plan_summary() { return "plan/summary"; }
 inline std::string ack(int rank) { return str("ack/", rank); }
 inline std::string confirm(int rank) { return str("confirm/", rank); }
-inline std::string costs(int rank) { return str("costs/", rank); }
 inline std::string iteration(int64_t step, int rank) { return str("it/", step, "/", rank); }
 inline std::string checkpoint(int64_t step, int rank) { return str("ckpt/", step, "/", rank); }
 inline std::string done(int rank) { return str("done/", rank); }

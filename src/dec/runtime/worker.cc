@@ -77,18 +77,9 @@ Worker::Worker(ExecPlan plan, const model::ModelSpec& spec, comm::Group& world,
   }
   sender_ = std::make_unique<AsyncSender>(world_, &tracer_);
   schedule_ = make_schedule(plan_, rank_);
-  // Emulated ranks measure their tasks' costs one at a time, the others
-  // waiting, so that no two share the machine's cores while they measure
-  // (measured at once, their costs vary between runs: docs/measurements.md).
-  for (int r = 0; r < world_.size(); ++r) {
-    if (r == rank_ && options_.pacer) {
-      std::vector<StageShape> shapes;
-      for (const Task& t : schedule_.tasks) shapes.push_back(shape_of(t));
-      costs_ = TaskCosts::measure(spec_, shapes, optimizer_ ? held_ : std::vector<size_t>{},
-                                  options_.optimizer, options_.seed,
-                                  options_.reference ? &*options_.reference : nullptr);
-    }
-    world_.barrier();
+  if (options_.pacer) {
+    DEC_ASSERT(options_.profile, "an emulated rank needs the profile that prices its tasks");
+    costs_ = TaskCosts(*options_.profile);
   }
 }
 
@@ -327,7 +318,7 @@ IterationStats Worker::step(const data::Dataset& data, const torch::Tensor& indi
     const auto t1 = Clock::now();
     optimizer_->step();
     double dt = seconds_since(t1);
-    if (options_.pacer) dt += options_.pacer->stretch(dt, costs_.step_s());
+    if (options_.pacer) dt += options_.pacer->stretch(dt, costs_.step_s(held_));
     stats.compute_s += dt;
     tracer_.add("compute", t1, Clock::now(), "optimizer step");
   }

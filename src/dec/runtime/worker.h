@@ -44,13 +44,11 @@ namespace dec::runtime {
 struct WorkerOptions {
   uint64_t seed = 0;          // model initialisation (identical on every rank)
   optim::OptimizerConfig optimizer;
-  // Stretches this rank's compute to an emulated speed; null = full speed. The
-  // Worker then measures its tasks' full-speed costs at construction (TaskCosts).
+  // Stretches this rank's compute to an emulated speed; null = full speed.
   std::shared_ptr<profile::ComputePacer> pacer;
-  // With a pacer: the profile's whole-model task, to which the measured costs
-  // are scaled (TaskCosts: the machine's drift since the profile); none: the
-  // costs as measured.
-  std::optional<Reference> reference;
+  // With a pacer, required: the profile that prices this rank's tasks at full
+  // speed (TaskCosts).
+  std::optional<profile::ModelProfile> profile;
 };
 
 struct IterationStats {
@@ -101,8 +99,6 @@ class Worker {
   void restore(const Checkpoint& ckpt);
 
   const ExecPlan& plan() const { return plan_; }
-  // What this rank's tasks cost at full speed; measured only when emulated.
-  const TaskCosts& task_costs() const { return costs_; }
   int rank() const { return rank_; }
   const std::vector<size_t>& held_blocks() const { return held_; }
   // Full parameter names -> tensors of the held blocks.
@@ -153,7 +149,7 @@ class Worker {
   std::unique_ptr<GradSync> grad_sync_;
   std::unique_ptr<GradReadyHooks> ready_hooks_;  // null under emulated speed or without replicas
   RankSchedule schedule_;
-  TaskCosts costs_;  // measured when emulated (options_.pacer)
+  TaskCosts costs_;  // when emulated (options_.pacer)
   std::map<std::pair<size_t, int64_t>, MicroState> micro_;  // (path, micro-batch) -> state
   std::map<std::pair<int, int>, std::pair<torch::Tensor, comm::Group::PendingRecv>>
       posted_;  // (peer, tag) -> buffer and its receive, this iteration
