@@ -246,6 +246,29 @@ TEST(Group, TwoMemberAllreduceIsExactAndTheSameOnBoth) {
   testing::expect_ok(errors);
 }
 
+TEST(Group, CoalescedAllreduceSumsEachTensorAsOneCollective) {
+  for (int world : {2, 3}) {
+    auto errors = run_ranks(world, [world](Rendezvous& rv) {
+      Group g = Group::world(rv, fast());
+      const std::vector<int64_t> sizes = {5, 0, 1 << 18, 3};
+      std::vector<at::Tensor> ts;
+      for (int64_t n : sizes) ts.push_back(at::full({n}, static_cast<float>(g.rank() + 1)));
+      const void* first = ts[0].data_ptr();
+      g.allreduce_sum_coalesced(ts);
+      const float want = world * (world + 1) / 2.0f;
+      for (size_t k = 0; k < sizes.size(); ++k)
+        EXPECT_TRUE(at::equal(ts[k], at::full({sizes[k]}, want))) << "world " << world << " k " << k;
+      EXPECT_EQ(ts[0].data_ptr(), first);  // in place
+      const auto& ar = g.counters().snapshot().collectives.at("allreduce world");
+      EXPECT_EQ(ar.calls, 1u);
+      EXPECT_EQ(ar.bytes, 4u * (5 + (1 << 18) + 3));
+      std::vector<at::Tensor> mixed{at::ones({2}), at::ones({2}, at::kDouble)};
+      EXPECT_THROW(g.allreduce_sum_coalesced(mixed), InternalError);
+    });
+    testing::expect_ok(errors);
+  }
+}
+
 TEST(Group, SubgroupArgumentsAreChecked) {
   auto errors = run_ranks(3, [](Rendezvous& rv) {
     Group world = Group::world(rv, fast());

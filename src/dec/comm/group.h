@@ -158,11 +158,16 @@ class Group {
   // Collectives over all members. allreduce_sum sums a contiguous CPU tensor in place
   // (any dtype Gloo supports): Gloo's ring, or with two members one exchange of the
   // whole tensor over point-to-point tag kReservedTag (the same bytes in one step;
-  // both members hold bitwise the same sum). When a shaper is set, each rank first
+  // both members hold bitwise the same sum; docs/comm.md, "All-reduce"). When a shaper is set, each rank first
   // pays its route to the next rank of the ring for 2 (n-1)/n of the buffer and
   // 2 (n-1) of its latencies: an approximation of a ring all-reduce on the emulated
   // links.
   void allreduce_sum(at::Tensor& tensor);
+  // The same for several tensors as one collective (one entry in the counters):
+  // every member passes the same sizes in the same order, one dtype. With two
+  // members each tensor is exchanged and summed where it lies; with more they are
+  // copied into one flat buffer for the ring and back.
+  void allreduce_sum_coalesced(std::vector<at::Tensor>& tensors);
   // Copies `root`'s tensor (group rank) into every member's tensor of the same size.
   // Any layout: a non-contiguous tensor (channels-last weights) travels as a
   // contiguous copy and is written back in place (call under NoGradGuard for

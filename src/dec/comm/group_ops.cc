@@ -236,12 +236,74 @@ at::Tensor Group::recv_tensor(int peer, int tag) {
   return out;
 }
 
+namespace {
+
+// Two members: each sends its tensors whole and adds the other's. Gloo's ring
+// moves the same bytes as four segments each way in two dependent phases
+// (reduce-scatter, then all-gather), through its worker thread, on one flat
+// buffer that the caller copies in and out (docs/measurements.md, "Two-member
+// all-reduce"). a + b == b + a exactly, so both members hold the same sums.
+void exchange_sum(Group::State& s, std::vector<at::Tensor>& tensors) {
+  const int peer = 1 - s.rank;
+  const auto timeout = s.world->options.timeout;
+  std::vector<at::Tensor> theirs;
+  std::vector<c10::intrusive_ptr<c10d::Work>> received, sent;
+  s.guarded("all-reduce failed", s.at_group(), [&] {
+    for (const auto& t : tensors) {  // every receive posted before the first send
+      std::vector<at::Tensor> v{theirs.emplace_back(at::empty_like(t))};
+      received.push_back(s.pg->recv(v, peer, Group::kReservedTag));
+    }
+    for (const auto& t : tensors) {
+      std::vector<at::Tensor> v{t};
+      sent.push_back(s.pg->send(v, peer, Group::kReservedTag));
+    }
+    for (size_t k = 0; k < tensors.size(); ++k) {
+      wait(received[k], timeout);
+      wait(sent[k], timeout);  // before the sum overwrites what it sends
+      tensors[k].add_(theirs[k]);
+    }
+  });
+}
+
+// More members: Gloo's ring on one flat buffer.
+void ring_sum(Group::State& s, std::vector<at::Tensor>& tensors) {
+  std::vector<at::Tensor> views;
+  for (const auto& t : tensors) views.push_back(t.view(-1));
+  std::vector<at::Tensor> flat{views.size() == 1 ? views[0] : at::cat(views)};
+  s.guarded("all-reduce failed", s.at_group(), [&] {
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    opts.timeout = s.world->options.timeout;
+    wait(s.pg->allreduce(flat, opts), s.world->options.timeout);
+  });
+  if (tensors.size() == 1) return;
+  int64_t offset = 0;
+  for (auto& v : views) {
+    v.copy_(flat[0].slice(0, offset, offset + v.numel()));
+    offset += v.numel();
+  }
+}
+
+}  // namespace
+
 void Group::allreduce_sum(at::Tensor& tensor) {
+  std::vector<at::Tensor> one{tensor};
+  allreduce_sum_coalesced(one);
+}
+
+void Group::allreduce_sum_coalesced(std::vector<at::Tensor>& tensors) {
   State& s = *state_;
-  check_buffer(tensor, "allreduce_sum");
+  std::vector<at::Tensor> nonempty;
+  std::uint64_t bytes = 0;
+  for (const auto& t : tensors) {
+    check_buffer(t, "allreduce_sum");
+    DEC_ASSERT(t.scalar_type() == tensors.front().scalar_type(), "allreduce_sum of ",
+               t.scalar_type(), " and ", tensors.front().scalar_type(), " at once");
+    bytes += nbytes(t);
+    if (t.numel() > 0) nonempty.push_back(t);
+  }
   const int n = size();
-  if (n == 1 || tensor.numel() == 0) return;
-  const std::uint64_t bytes = nbytes(tensor);
+  if (n == 1 || nonempty.empty()) return;
   const int next = s.members[(s.rank + 1) % n];
   const int prev = s.members[(s.rank + n - 1) % n];
   const auto ring_bytes = static_cast<std::uint64_t>(2.0 * (n - 1) / n * bytes);
@@ -254,31 +316,8 @@ void Group::allreduce_sum(at::Tensor& tensor) {
     const double lat = shaper->latency(s.world->global_rank, next);
     shaper->clock().sleep_until(t.arrive_at + (2 * (n - 1) - 1) * lat);
   }
-  if (n == 2 && tensor.scalar_type() != at::kBool) {
-    // One exchange: each member sends its tensor whole and adds the other's.
-    // Gloo's ring takes eight dependent steps for two members (four segments
-    // each way, docs/measurements.md "Two-member all-reduce"); the bytes are the
-    // same. a + b == b + a exactly, so both members hold the same sum.
-    const int peer = 1 - s.rank;
-    at::Tensor theirs = at::empty_like(tensor);
-    s.guarded("all-reduce failed", s.at_group(), [&] {
-      std::vector<at::Tensor> in{theirs};
-      std::vector<at::Tensor> out{tensor};
-      auto received = s.pg->recv(in, peer, kReservedTag);
-      auto sent = s.pg->send(out, peer, kReservedTag);
-      wait(received, s.world->options.timeout);
-      wait(sent, s.world->options.timeout);
-    });
-    tensor.add_(theirs);
-  } else {
-    s.guarded("all-reduce failed", s.at_group(), [&] {
-      std::vector<at::Tensor> v{tensor};
-      c10d::AllreduceOptions opts;
-      opts.reduceOp = c10d::ReduceOp::SUM;
-      opts.timeout = s.world->options.timeout;
-      wait(s.pg->allreduce(v, opts), s.world->options.timeout);
-    });
-  }
+  if (n == 2 && nonempty.front().scalar_type() != at::kBool) exchange_sum(s, nonempty);
+  else ring_sum(s, nonempty);
   s.world->counters->add_collective("allreduce " + s.name, bytes, clock.now() - t0);
   s.world->counters->add_collective_bytes(next, prev, ring_bytes);
 }

@@ -74,7 +74,17 @@ void GradSync::wait() {
   for (const auto& b : buckets_) {
     DEC_ASSERT(b.pending == 0, "a bucket was never launched (block ", b.blocks.front(), ")");
   }
-  cv_.wait(lock, [this] { return outstanding_ == 0 || error_; });
+  // The last buckets become ready at the end of backward, just before this
+  // thread comes here with nothing else to do: it reduces them itself rather
+  // than wake a lane's thread and wait for the scheduler to run it on cores
+  // that every rank's compute keeps busy.
+  while (!error_) {
+    size_t lane = 0;
+    while (lane < lanes_.size() && !claimable(*lanes_[lane])) ++lane;
+    if (lane < lanes_.size()) reduce_next(lane, lock);
+    else if (outstanding_ == 0) break;
+    else cv_.wait(lock);
+  }
   if (error_) std::rethrow_exception(error_);
   for (auto& b : buckets_) b.pending = b.blocks.size();
   for (auto& lane : lanes_) lane->next = 0;
@@ -82,46 +92,61 @@ void GradSync::wait() {
 
 void GradSync::reduce(Bucket& b, comm::Group& g) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> flat_parts;
-  flat_parts.reserve(b.params.size());
-  for (const auto& p : b.params) {
-    flat_parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}));
-  }
-  torch::Tensor flat = torch::cat(flat_parts);
-  g.allreduce_sum(flat);
-  int64_t offset = 0;
+  // Each gradient is summed where it lies, seen as the run of memory it
+  // occupies: laid out as its parameter (autograd's layout contract, which
+  // FusedAdam relies on too), hence alike on every replica. A parameter without
+  // a gradient contributes zeros.
+  std::vector<torch::Tensor> runs;
+  runs.reserve(b.params.size());
   for (auto& p : b.params) {
-    torch::Tensor part = flat.slice(0, offset, offset + p.numel()).view(p.sizes());
-    if (p.grad().defined()) p.mutable_grad().copy_(part);
-    else p.mutable_grad() = part.clone();
-    offset += p.numel();
+    torch::Tensor& grad = p.mutable_grad();
+    if (!grad.defined()) {
+      grad = torch::zeros_like(p);
+    } else if (!grad.is_non_overlapping_and_dense() || grad.strides() != p.strides()) {
+      torch::Tensor dense = torch::empty_like(p);
+      dense.copy_(grad);
+      grad = dense;
+    }
+    runs.push_back(grad.as_strided({grad.numel()}, {1}, grad.storage_offset()));
   }
+  g.allreduce_sum_coalesced(runs);
+}
+
+bool GradSync::claimable(const Lane& lane) const {
+  return !lane.busy && lane.next < lane.buckets.size() &&
+         buckets_[lane.buckets[lane.next]].pending == 0;
+}
+
+void GradSync::reduce_next(size_t lane_index, std::unique_lock<std::mutex>& lock) {
+  Lane& lane = *lanes_[lane_index];
+  const size_t b = lane.buckets[lane.next++];
+  lane.busy = true;
+  const bool failed_before = error_ != nullptr;
+  lock.unlock();
+  std::exception_ptr failure;
+  if (!failed_before) {
+    try {
+      const auto t0 = Tracer::Clock::now();
+      reduce(buckets_[b], *lane.group);
+      if (tracer_) tracer_->add("allreduce", t0, Tracer::Clock::now(), str("bucket ", b));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  lock.lock();
+  lane.busy = false;
+  if (failure && !error_) error_ = failure;
+  --outstanding_;
+  cv_.notify_all();
 }
 
 void GradSync::run(size_t lane_index) {
   Lane& lane = *lanes_[lane_index];
   std::unique_lock<std::mutex> lock(mu_);
-  auto next_ready = [&] { return lane.next < lane.buckets.size() && buckets_[lane.buckets[lane.next]].pending == 0; };
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || next_ready(); });
+    cv_.wait(lock, [&] { return stopping_ || claimable(lane); });
     if (stopping_) return;
-    const size_t b = lane.buckets[lane.next++];
-    const bool failed_before = error_ != nullptr;
-    lock.unlock();
-    std::exception_ptr failure;
-    if (!failed_before) {
-      try {
-        const auto t0 = Tracer::Clock::now();
-        reduce(buckets_[b], *lane.group);
-        if (tracer_) tracer_->add("allreduce", t0, Tracer::Clock::now(), str("bucket ", b));
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    }
-    lock.lock();
-    if (failure && !error_) error_ = failure;
-    --outstanding_;
-    cv_.notify_all();
+    reduce_next(lane_index, lock);
   }
 }
 
