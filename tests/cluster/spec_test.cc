@@ -49,6 +49,28 @@ TEST(ClusterSpec, ParsesAllFields) {
   EXPECT_DOUBLE_EQ(*s.training.optimizer_state_factor, 2);
 }
 
+TEST(ClusterSpec, SharesAreWeightsNormalisedToSumToOne) {
+  // Written as 3 : 1, far from summing to 1: the same split, and a warning.
+  std::string text = kGood;
+  text.replace(text.find("share: 0.75"), 11, "share: 3");
+  text.replace(text.find("share: 0.25"), 11, "share: 1");
+  const ClusterSpec s = parse_cluster(text, "c.yaml");
+  EXPECT_DOUBLE_EQ(s.data[0].share, 0.75);
+  EXPECT_DOUBLE_EQ(s.data[1].share, 0.25);
+  EXPECT_DOUBLE_EQ(s.written_share_sum, 4);
+  EXPECT_NE(share_warning(s).find("the shares sum to 4"), std::string::npos) << share_warning(s);
+  // Shares written to six decimals, as for 256 equal sources (sum 0.999936):
+  // normalised without a warning.
+  text = kGood;
+  text.replace(text.find("share: 0.75"), 11, "share: 0.499968");
+  text.replace(text.find("share: 0.25"), 11, "share: 0.499968");
+  const ClusterSpec r = parse_cluster(text, "c.yaml");
+  EXPECT_DOUBLE_EQ(r.data[0].share, 0.5);
+  EXPECT_DOUBLE_EQ(r.data[0].share + r.data[1].share, 1);
+  EXPECT_EQ(share_warning(r), "");
+  EXPECT_EQ(share_warning(parse_cluster(kGood, "c.yaml")), "");
+}
+
 struct BadCase {
   const char* name;
   std::string from, to;
@@ -85,7 +107,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "non-negative"},
         BadCase{"ZeroMemory", "memory: 512MiB", "memory: 0", "nodes[2].memory", "must be positive"},
         BadCase{"NegativeMemory", "memory: 512MiB", "memory: -1GiB", "nodes[2].memory", "non-negative"},
-        BadCase{"SharesNotOne", "share: 0.25", "share: 0.2", "data", "sum to 1"},
+        BadCase{"ZeroShare", "share: 0.25", "share: 0", "data[1].share", "positive number"},
+        BadCase{"NegativeShare", "share: 0.25", "share: -0.25", "data[1].share", "positive number"},
         BadCase{"DuplicateNodeName", "name: dev1, tier: device", "name: dev0, tier: device", "nodes[3].name",
                 "duplicate node name 'dev0'"},
         BadCase{"DuplicateSource", "{node: dev1, share: 0.25}", "{node: dev0, share: 0.25}", "data[1].node",

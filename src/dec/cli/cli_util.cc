@@ -14,6 +14,10 @@ int report_error(const std::string& message, int code) {
   return code;
 }
 
+void report_warning(const std::string& what, const std::string& where, const std::string& why) {
+  std::fprintf(stderr, "dec: warning: %s (%s): %s\n", what.c_str(), where.c_str(), why.c_str());
+}
+
 void set_threads(int threads) {
   if (threads > 0) {
     torch::set_num_threads(threads);

@@ -26,6 +26,10 @@ class ChildFailed : public Error {
 // Prints `dec: error: <message>` on stderr (one line) and returns the exit code.
 int report_error(const std::string& message, int code);
 
+// Prints `dec: warning: <what> (<where>): <why>` on stderr (one line): the
+// command goes on.
+void report_warning(const std::string& what, const std::string& where, const std::string& why);
+
 // Sets torch's intra-op threads and keeps OpenBLAS single-threaded: the two
 // pools would otherwise each start one thread per core and oversubscribe them.
 void set_threads(int threads);

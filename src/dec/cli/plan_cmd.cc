@@ -42,6 +42,8 @@ void stamp(planner::Plan* p, const std::string& cluster_sha, const std::vector<p
 
 void run_plan(const PlanFlags& f) {
   const cluster::ClusterSpec spec = cluster::load_cluster(f.cluster);
+  if (const std::string why = cluster::share_warning(spec); !why.empty())
+    report_warning("data shares do not sum to 1", f.cluster + ": data", why);
   DEC_CHECK(f.profile.empty() != f.model.empty(), ConfigError, "invalid flags", "--profile",
             "give either --profile FILE or --model NAME (to profile on the spot)");
   profile::ModelProfile reference;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -146,6 +147,9 @@ ClusterSpec parse_cluster(const std::string& yaml_text, const std::string& file)
   for (size_t i = 0; i < data.seq_size(); ++i) s.data.push_back(parse_source(data.item(i)));
   s.training = parse_training(top.child("training"));
   validate(s, file);
+  s.written_share_sum = 0;
+  for (const DataSource& d : s.data) s.written_share_sum += d.share;
+  for (DataSource& d : s.data) d.share /= s.written_share_sum;
   return s;
 }
 
@@ -157,6 +161,12 @@ ClusterSpec load_cluster(const std::string& path) {
       n.profile = (dir / n.profile).lexically_normal().string();
   }
   return s;
+}
+
+std::string share_warning(const ClusterSpec& spec) {
+  const double sum = spec.written_share_sum;
+  if (std::fabs(sum - 1) <= kShareSumMargin) return "";
+  return str("the shares sum to ", sum, "; each is taken as a weight, its fraction of the batch share / ", sum);
 }
 
 }  // namespace dec::cluster

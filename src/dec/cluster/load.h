@@ -15,7 +15,19 @@
 
 namespace dec::cluster {
 
+// Data shares are weights: both normalise them to sum to 1 (each over their
+// sum as written, kept in written_share_sum).
 ClusterSpec parse_cluster(const std::string& yaml_text, const std::string& file);
 ClusterSpec load_cluster(const std::string& path);
+
+// Shares written to a few decimals sum to 1 within rounding (256 equal shares
+// to six decimals: 0.999936); beyond this margin the file likely says
+// something else than meant.
+inline constexpr double kShareSumMargin = 0.01;
+
+// "" when the written shares summed to 1 within kShareSumMargin; else the
+// reason to warn, e.g. "the shares sum to 0.9; each is taken as a weight, its
+// fraction of the batch share / 0.9".
+std::string share_warning(const ClusterSpec& spec);
 
 }  // namespace dec::cluster

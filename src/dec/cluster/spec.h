@@ -44,7 +44,8 @@ struct Link {
 
 struct DataSource {
   std::string node;             // the node that holds (produces) this data
-  double share = 0;             // fraction of the global batch drawn from it per iteration
+  double share = 0;             // its fraction of the global batch per iteration; written as a
+                                // weight, normalised by the loader so that the shares sum to 1
 };
 
 struct Training {
@@ -62,6 +63,7 @@ struct ClusterSpec {
   std::vector<Link> links;
   std::vector<DataSource> data;
   Training training;
+  double written_share_sum = 1;  // the data shares as the file wrote them, summed
 
   // Index of the node called `name`, or -1.
   int node_index(const std::string& name) const;

@@ -87,7 +87,6 @@ void check_data(const ClusterSpec& s, const std::string& file) {
   DEC_CHECK(!s.data.empty(), ConfigError, kWhat, at(file, "data"),
             "at least one data source is needed");
   std::set<std::string> seen;
-  double sum = 0;
   for (size_t i = 0; i < s.data.size(); ++i) {
     const DataSource& d = s.data[i];
     const std::string w = str("data[", i, "]");
@@ -95,12 +94,9 @@ void check_data(const ClusterSpec& s, const std::string& file) {
               d.node, "'");
     DEC_CHECK(seen.insert(d.node).second, ConfigError, kWhat, at(file, w + ".node"),
               "node '", d.node, "' is listed as a data source twice");
-    DEC_CHECK(std::isfinite(d.share) && d.share > 0 && d.share <= 1, ConfigError, kWhat,
-              at(file, w + ".share"), "share must be in (0, 1], got ", d.share);
-    sum += d.share;
+    DEC_CHECK(std::isfinite(d.share) && d.share > 0, ConfigError, kWhat, at(file, w + ".share"),
+              "share must be a positive number, got ", d.share);
   }
-  DEC_CHECK(std::fabs(sum - 1) <= 1e-6, ConfigError, kWhat, at(file, "data"),
-            "shares must sum to 1, got ", sum);
 }
 
 void check_training(const ClusterSpec& s, const std::string& file) {

@@ -23,6 +23,8 @@ namespace dec::planner {
 struct PathChoice {
   int64_t samples = 0;
   std::vector<int> cuts;  // one per hop of the path
+  bool operator==(const PathChoice& o) const { return samples == o.samples && cuts == o.cuts; }
+  bool operator!=(const PathChoice& o) const { return !(*this == o); }
 };
 using Structure = std::vector<PathChoice>;  // indexed like Instance::paths
 

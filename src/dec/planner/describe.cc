@@ -32,6 +32,7 @@ Plan plan_of(const Instance& in, const std::string& kind) {
   for (const auto& b : in.blocks) plan.blocks.push_back(b.name);
   plan.batch = in.batch;
   plan.micro_batches = in.micro_batches;
+  for (const auto& src : in.sources) plan.data.push_back({in.nodes[src.node].name, src.share, src.samples});
   return plan;
 }
 

@@ -31,6 +31,10 @@ json plan_json(const Plan& p, bool top) {
   for (const auto& r : p.profiles)
     j["profiles"].push_back({{"node", r.node}, {"path", r.path}, {"sha256", r.sha256}});
   j["training"] = {{"batch", p.batch}, {"micro_batches", p.micro_batches}};
+  if (top) {
+    j["data"] = json::array();
+    for (const auto& d : p.data) j["data"].push_back({{"node", d.node}, {"share", d.share}, {"samples", d.samples}});
+  }
   j["paths"] = json::array();
   for (const auto& q : p.paths) {
     j["paths"].push_back({{"source", q.source},
@@ -69,7 +73,8 @@ json plan_json(const Plan& p, bool top) {
     j["solver"] = {{"status", s.status}, {"objective", s.objective},
                    {"bound", std::isfinite(s.bound) ? json(s.bound) : json(nullptr)},
                    {"gap", std::isfinite(s.gap) ? json(s.gap) : json(nullptr)},
-                   {"seconds", s.seconds}, {"method", s.method}, {"bound_method", s.bound_method}};
+                   {"seconds", s.seconds}, {"method", s.method}, {"bound_method", s.bound_method},
+                   {"fastest_s", s.fastest_s}, {"simpler", s.simpler}};
   }
   if (top) {
     j["baselines"] = json::array();
@@ -187,6 +192,11 @@ Plan parse(const json& j, const std::string& where, bool top) {
   const json& t = R.at(j, "training", "");
   p.batch = R.get<int64_t>(t, "batch", "training.");
   p.micro_batches = R.get<int>(t, "micro_batches", "training.");
+  if (top && p.format_version >= 3) {
+    for (const auto& d : R.at(j, "data", ""))
+      p.data.push_back({R.get<std::string>(d, "node", "data[]."), R.number(d, "share", "data[]."),
+                        R.get<int64_t>(d, "samples", "data[].")});
+  }
   const json& paths = R.at(j, "paths", "");
   for (size_t i = 0; i < paths.size(); ++i)
     p.paths.push_back(parse_path(R, paths[i], str("paths[", i, "]."), static_cast<int>(p.blocks.size())));
@@ -229,6 +239,9 @@ Plan parse(const json& j, const std::string& where, bool top) {
     r.seconds = R.number(s, "seconds", "solver.");
     r.method = R.get<std::string>(s, "method", "solver.");
     r.bound_method = R.get<std::string>(s, "bound_method", "solver.");
+    const bool v3 = p.format_version >= 3;
+    r.fastest_s = v3 ? R.number(s, "fastest_s", "solver.") : r.objective;
+    if (v3) r.simpler = R.get<std::string>(s, "simpler", "solver.");
     p.solver = r;
   }
   if (top && j.contains("baselines")) {

@@ -1,5 +1,5 @@
 // A plan: what the distributed runtime executes for one training job, and what
-// the planner predicted for it. docs/plan.md specifies the JSON (format_version 2).
+// the planner predicted for it. docs/plan.md specifies the JSON (format_version 3).
 //
 // The runtime needs: paths (source, ordered nodes, block range per node,
 // samples and micro-batches per iteration) and the replica group of every block.
@@ -17,8 +17,9 @@
 namespace dec::planner {
 
 // The version written, and the oldest still read (docs/plan.md lists what
-// each changed). Version 1 plans may lack prediction.overlap_s (read as 0).
-inline constexpr int kPlanFormatVersion = 2;
+// each changed). Version 1 plans may lack prediction.overlap_s (read as 0);
+// plans before version 3 lack `data` and the solver's fastest_s and simpler.
+inline constexpr int kPlanFormatVersion = 3;
 inline constexpr int kOldestPlanFormatVersion = 1;
 
 struct BlockRange {
@@ -83,6 +84,15 @@ struct SolverReport {
   double seconds = 0;               // planner wall clock
   std::string method;               // how the plan was found
   std::string bound_method;         // how the bound was proven
+  double fastest_s = 0;             // the fastest plan found (= objective unless `simpler`)
+  std::string simpler;              // why a simpler plan within the tolerance was taken
+                                    // over the fastest (planner/simpler.h); "" when not
+};
+
+struct DataShare {
+  std::string node;
+  double share = 0;                 // of the global batch, normalised: the shares sum to 1
+  int64_t samples = 0;              // per iteration (largest remainder)
 };
 
 struct ProfileRef {
@@ -101,6 +111,7 @@ struct Plan {
   std::vector<ProfileRef> profiles;
   int64_t batch = 0;
   int micro_batches = 0;
+  std::vector<DataShare> data;      // per data source, in the spec's order (top level only)
   std::vector<PlanPath> paths;      // only paths that carry samples
   std::vector<Replica> replicas;    // one per block
   Prediction prediction;

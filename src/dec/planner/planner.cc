@@ -12,6 +12,7 @@
 #include "dec/planner/explain.h"
 #include "dec/planner/formulation.h"
 #include "dec/planner/rows.h"
+#include "dec/planner/simpler.h"
 
 namespace dec::planner {
 
@@ -79,6 +80,7 @@ class Search {
   void consider(const Structure& s, const std::string& how) {
     const Evaluation ev = evaluate(in_, s);
     if (!ev.fits) return;
+    candidates_.push_back(s);
     const double busy = busy_s(ev);
     const bool faster = ev.iteration_s < best_s_ * (1 - 1e-12);
     const bool tied = !faster && ev.iteration_s <= best_s_ * (1 + 1e-12);
@@ -217,17 +219,41 @@ class Search {
                         ") and no baseline fits memory; try a longer --time-limit"));
     }
 
-    Plan plan = describe(in_, best_, "dec");
+    // Ties toward the simpler plan (simpler.h): the simplest of the candidates
+    // within the tolerance, each simplified further where a move keeps it there.
+    const Structure fastest = best_;
+    const double fastest_s = best_s_;
+    const double limit = fastest_s * (1 + kSimplerTolerance);
+    Structure chosen = simplify(in_, fastest, limit);
+    Simplicity chosen_x = simplicity(in_, chosen, evaluate(in_, chosen));
+    for (const Structure& c : candidates_) {
+      const Evaluation ev = evaluate(in_, c);
+      if (ev.iteration_s > limit) continue;
+      const Simplicity x = simplicity(in_, c, ev);
+      if (x.simpler_than(chosen_x)) {
+        chosen = c;
+        chosen_x = x;
+      }
+    }
     SolverReport rep;
+    rep.fastest_s = fastest_s;
+    if (chosen != fastest) {
+      rep.simpler = simpler_note(in_, chosen, evaluate(in_, chosen), fastest, evaluate(in_, fastest));
+      best_ = chosen;
+      best_s_ = evaluate(in_, chosen).iteration_s;
+    }
+    Plan plan = describe(in_, best_, "dec");
     rep.objective = best_s_;
     rep.seconds = elapsed();
     rep.method = method_;
     // An infeasible pruned model proves the incumbent optimal.
     const double milp_bound = r.status == SolveStatus::kFailed ? -kInf
                               : r.status == SolveStatus::kInfeasible ? prune : r.bound;
-    rep.bound = std::min(std::max(milp_bound, lp_bound_), best_s_);
+    rep.bound = std::min(std::max(milp_bound, lp_bound_), fastest_s);
     rep.gap = std::isfinite(rep.bound) ? std::max(0.0, (best_s_ - rep.bound) / best_s_) : kInf;
-    rep.status = rep.gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
+    // The status tells the search: whether the fastest plan was proven optimal.
+    const double fastest_gap = std::isfinite(rep.bound) ? std::max(0.0, (fastest_s - rep.bound) / fastest_s) : kInf;
+    rep.status = fastest_gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
     if (milp_bound >= lp_bound_ && std::isfinite(milp_bound)) {
       rep.bound_method = str("CBC branch-and-bound on the full MILP (", full.milp().num_vars(), " variables, ",
                              full.milp().num_integers(), " integer, ", full.milp().num_rows(), " rows; ",
@@ -270,6 +296,7 @@ class Search {
   std::string lp_note_;
   bool proven_ = false;
   std::vector<char> unused_;
+  std::vector<Structure> candidates_;  // every plan considered that fits
 };
 
 // `p`, found by a MILP built at other rows, told at its own (`in`): its
@@ -283,6 +310,8 @@ Plan at_own_rows(const Instance& in, const Structure& s, const Plan& p) {
   q.solver->bound = 0;
   q.solver->gap = kInf;
   q.solver->bound_method = "none: the MILP was solved at other rows per micro-batch (rows.h)";
+  q.solver->fastest_s = q.prediction.iteration_s;
+  q.solver->simpler.clear();
   return q;
 }
 
@@ -333,7 +362,9 @@ Plan make_plan(const Instance& in, const PlannerOptions& options) {
   // its own it may come out faster. The plan is never predicted slower than one.
   const std::vector<Plan> baselines = best.baselines;  // best may change below
   for (const Plan& b : baselines) {
-    if (!b.feasible || b.prediction.iteration_s >= best.prediction.iteration_s * (1 - 1e-9)) continue;
+    // Only one faster than the fastest plan found: the plan may be a simpler
+    // one within kSimplerTolerance of it (simpler.h).
+    if (!b.feasible || b.prediction.iteration_s >= best.solver->fastest_s * (1 - 1e-9)) continue;
     const Structure s = structure_of(in, b);
     best = at_own_rows(at_rows(in, s), s, best);
     best.solver->method = str("baseline ", b.kind, ", at its own rows");

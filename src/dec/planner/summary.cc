@@ -59,7 +59,15 @@ std::string summarize(const Plan& p) {
       << (std::isfinite(s.gap) ? fmt("%.2f%%", 100 * s.gap) : std::string("unknown")) << ", "
       << fmt("%.2f s", s.seconds) << "; plan from " << s.method << "\n";
     o << "  bound: " << s.bound_method << "\n";
+    if (!s.simpler.empty()) o << "  chosen: " << s.simpler << "\n";
   }
+  // Each source's share, as normalised (cluster/validate.h): the first few.
+  constexpr size_t kShown = 8;
+  o << "  data:";
+  for (size_t i = 0; i < p.data.size() && i < kShown; ++i)
+    o << (i ? ", " : " ") << p.data[i].node << " " << fmt("%.4g", p.data[i].share) << " (" << p.data[i].samples << ")";
+  if (p.data.size() > kShown) o << ", and " << p.data.size() - kShown << " more sources";
+  o << "\n";
   o << "\nPaths\n";
   for (size_t i = 0; i < p.paths.size(); ++i) {
     const PlanPath& q = p.paths[i];
