@@ -1,0 +1,58 @@
+// Planning at fleet scale (hundreds to thousands of sources), where the full
+// MILP (formulation.h) is too large to build in the time limit: a lower bound
+// from a configuration LP, a plan rounded from it, and a local search.
+//
+// A configuration of source d is one of its paths with one cut vector: its
+// samples on it cost every node, link and memory of the path the same per
+// sample, whatever the other sources do. The LP (docs/plan.md, "Fleet scale")
+// has x[d][q] >= 0 samples of source d on configuration q, sum_q x = n_d, and
+// relaxes every term of the cost model to a row that holds for every plan:
+//   - node loads: per-sample compute plus the optimizer step over held blocks,
+//     holding h[k][l] >= (samples of a source running l on k) / its samples;
+//   - link loads: act / 2 + max(serial / 2, raw) + sync as two rows; the sync
+//     of block l over link e counts (held in e's subtree) when some source's
+//     route lies wholly outside the subtree (then l is always held outside),
+//     with the same fractional holding;
+//   - T >= load(k) + the largest sync (the all-reduce after the compute);
+//   - path terms: T >= load(r) + sum_q x[d][q] / n_d * w(q, r), where w(q, r)
+//     is the least wait (term minus load) of configuration q on resource r
+//     over 1..n_d samples: the used configurations' weighted mean of their
+//     waits is at most their largest;
+//   - memory: fractional holding and activations within each cap.
+// Its optimum is a lower bound on evaluate() of every plan of the instance.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dec/planner/cost_model.h"
+#include "dec/planner/instance.h"
+#include "dec/planner/solver.h"
+
+namespace dec::planner {
+
+// The integer variables of the full MILP (formulation.h), counted without
+// building it: per path v and b, and a prefix binary per hop and block.
+int formulation_integers(const Instance& in);
+
+// Whether the planner plans `in` at fleet scale: its full MILP has more than
+// 4,000 integer variables (256 devices x 4 blocks behind edges: 4,608),
+// beyond which building it alone takes seconds and one LP of it tens.
+bool fleet_scale(const Instance& in);
+
+struct FleetLp {
+  double bound = -kInf;          // a lower bound on every plan's time; -inf when the LP failed
+  bool infeasible = false;       // proven: no plan fits
+  Structure rounded;             // a plan rounded from the LP's samples; empty when none
+  std::string note;              // what was solved, for the plan's bound_method
+};
+
+// Solves the configuration LP within `lp_options.time_limit_s`.
+FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options);
+
+// Improves `s` by moving one source at a time onto one configuration (the
+// sources on the resource that sets the time first) while it makes the plan
+// faster, until `seconds` of wall clock have passed. `s` must fit memory.
+Structure improve_by_moves(const Instance& in, Structure s, double seconds);
+
+}  // namespace dec::planner
