@@ -5,7 +5,7 @@
 //   - fleets (synthetic.h synthetic_fleet): 256 and 1,000 heterogeneous devices
 //     behind 20 edges and a cloud, on W1's model (fmnist-cnn, 4 blocks), the
 //     seed drawing speeds, links and shares; per-sample costs at the
-//     profile's micro-batch (by_rows left out).
+//     profile's micro-batch (by_rows left out), and at 1,000 also with them.
 // For each: DEC's planner (make_plan, as `dec plan` runs it), and as the
 // reference measured in the same run, the plain full MILP on CBC from the
 // cloud-only plan with the same time limit. Each runs in a forked process of
@@ -119,18 +119,20 @@ Row run_plain(const Instance& in, double limit, int threads) {
   return row;
 }
 
-// "fleet-N": synthetic_fleet with N devices behind 20 edges, on W1's model.
+// "fleet-N": synthetic_fleet with N devices behind 20 edges, on W1's model
+// with per-sample costs at the profile's micro-batch; "fleet-rows-N" keeps
+// the profile's costs by rows (make_plan then solves at each plan's rows).
 Instance scenario(const std::string& name, int blocks, uint64_t seed) {
   if (name.rfind("fleet-", 0) == 0) {
+    const bool rows = name.rfind("fleet-rows-", 0) == 0;
     SyntheticFleet f;
-    f.devices = std::atoi(name.c_str() + 6);
+    f.devices = std::atoi(name.c_str() + (rows ? 11 : 6));
     f.seed = seed;
     const cluster::ClusterSpec spec = synthetic_fleet(f);
     cluster::validate(spec, name);
-    // Per-sample costs by rows left out: with them make_plan re-solves at
-    // each plan's rows and reports no bound for a plan whose rows moved.
     profile::ModelProfile w1 = w1_profile();
-    for (auto& b : w1.blocks) b.by_rows.clear();
+    if (!rows)
+      for (auto& b : w1.blocks) b.by_rows.clear();
     return make_instance(spec, w1);
   }
   SyntheticChain c;
@@ -188,6 +190,7 @@ int main(int argc, char** argv) {
   cases.push_back({"S2-16dev", 50});
   cases.push_back({"fleet-256", 4});
   cases.push_back({"fleet-1000", 4});
+  cases.push_back({"fleet-rows-1000", 4});
   for (const auto& c : cases) {
     if (!only.empty() &&
         std::find(only.begin(), only.end(), c.scenario + ":" + std::to_string(c.blocks)) == only.end())

@@ -46,8 +46,8 @@ TEST(Fleet, LpBoundNeverExceedsTheExhaustiveOptimum) {
     ASSERT_FALSE(r.rounded.empty());
     check_structure(in, r.rounded);  // throws when a source's samples do not add up
     const Evaluation ev = evaluate(in, r.rounded);
-    EXPECT_GE(ev.iteration_s, r.bound * (1 - 1e-9));
-    if (ev.fits) {
+    if (ev.fits) {  // a plan over a memory cap may be faster than any that fits
+      EXPECT_GE(ev.iteration_s, r.bound * (1 - 1e-9));
       const Structure better = improve_by_moves(in, r.rounded, 0.2);
       check_structure(in, better);
       const Evaluation eb = evaluate(in, better);

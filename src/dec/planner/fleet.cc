@@ -130,13 +130,23 @@ std::vector<char> held_outside(const Instance& in) {
   return out;
 }
 
+// Seconds of gradient sync over source d's own link when its node holds
+// blocks [0, c): every block is also held outside (held_outside).
+double own_sync_s(const Instance& in, int d, int c) {
+  const PathData& longest = in.paths[in.sources[d].paths.back()];
+  if (longest.links.empty()) return 0;
+  double bytes = 0;
+  for (int l = 0; l < c; ++l) bytes += in.sync_bytes(l);
+  return bytes / in.links[longest.links[0]].bytes_per_s;
+}
+
 class LpBuilder {
  public:
-  explicit LpBuilder(const Instance& in) : in_(in) {}
+  LpBuilder(const Instance& in, double own_sync_cap, double min_sync) : in_(in), cap_(own_sync_cap), min_sync_(min_sync) {}
 
   void build() {
     T_ = lp_.add_var("T", 0, kInf, false, 1);
-    S_ = lp_.add_var("S", 0, kInf, false);
+    S_ = lp_.add_var("S", min_sync_, kInf, false);
     node_load_.resize(in_.nodes.size());
     link_load_.resize(in_.links.size());
     node_sum_.resize(in_.nodes.size());
@@ -165,6 +175,17 @@ class LpBuilder {
     const SourceData& src = in_.sources[d];
     const double n = static_cast<double>(src.samples);
     configs.push_back(configs_of(in_, d));
+    if (std::isfinite(cap_) && !route_links(d).empty() && outside[route_links(d)[0]]) {
+      // Only the configurations whose blocks on the source's node keep its
+      // link's sync within the cap (a first cut of 0 always does).
+      auto& all = configs.back();
+      all.erase(std::remove_if(all.begin(), all.end(),
+                               [&](const Config& c) {
+                                 const int held = c.index == 0 ? in_.num_blocks() : c.cuts[0];
+                                 return own_sync_s(in_, d, held) > cap_;
+                               }),
+                all.end());
+    }
     add_waits(in_, d, &configs.back());
     std::vector<int> xs;
     LinExpr sum;
@@ -172,6 +193,7 @@ class LpBuilder {
     std::map<std::pair<int, int>, LinExpr> on_node, below_link;
     std::map<int, LinExpr> weighted;  // per resource id (node k, or N + link e): sum x w / n
     const int N = static_cast<int>(in_.nodes.size());
+    const std::vector<int>& route = in_.paths[src.paths.back()].links;
     for (const Config& c : configs.back()) {
       const int v = lp_.add_var(str("x", d, "_", xs.size()), 0, n, false);
       xs.push_back(v);
@@ -186,6 +208,9 @@ class LpBuilder {
           step += in_.step_s(c.path, k, l);
           saved += in_.blocks[l].saved_bytes;
           on_node[{k, l}].add(v, 1);
+          // Node j lies below every link of the route from it to the root,
+          // on the path or beyond its last node.
+          for (size_t h = j; h < route.size(); ++h) below_link[{route[h], l}].add(v, 1);
         }
         node_sum_[k].add(v, step);
         mem_[k].add(v, saved);
@@ -200,8 +225,6 @@ class LpBuilder {
           link_act_[e].add(v, bytes);
           if (path_hop_serial(in_, c.path, choice, h)) link_serial_[e].add(v, bytes);
         }
-        // Blocks run on nodes 0..h of the path lie below link e.
-        for (int l = 0; l < c.cuts[h]; ++l) below_link[{e, l}].add(v, 1);
         const size_t r = path.nodes.size() + h;
         if (c.wait[r] > 0) weighted[N + e].add(v, c.wait[r] / n);
       }
@@ -209,7 +232,11 @@ class LpBuilder {
     lp_.add_eq(str("samples", d), sum, n);
     x.push_back(std::move(xs));
     if (n == 0) return;
+    // Holding rows at the source's own node only: elsewhere (edges, the
+    // cloud) the optimizer step and a block's memory are small beside the
+    // samples' compute, and leaving rows out keeps the LP a relaxation.
     for (auto& [kl, e] : on_node) {
+      if (kl.first != src.node) continue;
       const int h = hold(held_, kl.first, kl.second, "h");
       lp_.add_ge(str("hold", d, "_", kl.first, "_", kl.second), LinExpr::var(h) - (1 / n) * e, 0);
     }
@@ -263,7 +290,10 @@ class LpBuilder {
     }
   }
 
+  const std::vector<int>& route_links(int d) const { return in_.paths[in_.sources[d].paths.back()].links; }
+
   const Instance& in_;
+  double cap_, min_sync_;
   Milp lp_;
   int T_ = -1, S_ = -1;
   std::vector<int> node_load_, link_load_;
@@ -309,9 +339,10 @@ int formulation_integers(const Instance& in) {
 
 bool fleet_scale(const Instance& in) { return formulation_integers(in) > 4000; }
 
-FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options) {
+FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options, double own_sync_cap,
+                       double min_sync) {
   const auto t0 = Clock::now();
-  LpBuilder b(in);
+  LpBuilder b(in, own_sync_cap, min_sync);
   b.build();
   SolveOptions so = lp_options;
   so.start.clear();
@@ -337,6 +368,76 @@ FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& l
   return out;
 }
 
+namespace {
+
+// `s` with every source's own node holding no more blocks than keep its
+// sync within theta: a path's first cut comes down, and the samples of a
+// path that ends at the source move to the next path, cut there.
+Structure cap_own_sync(const Instance& in, Structure s, double theta, const std::vector<char>& outside) {
+  for (size_t d = 0; d < in.sources.size(); ++d) {
+    const SourceData& src = in.sources[d];
+    const PathData& longest = in.paths[src.paths.back()];
+    if (longest.links.empty() || !outside[longest.links[0]]) continue;
+    int cap = 0;
+    while (cap < in.num_blocks() && own_sync_s(in, static_cast<int>(d), cap + 1) <= theta) ++cap;
+    for (size_t i = 0; i < src.paths.size(); ++i) {
+      PathChoice& c = s[src.paths[i]];
+      if (c.samples == 0) continue;
+      if (i == 0 && cap < in.num_blocks()) {  // the source alone runs everything
+        PathChoice& next = s[src.paths[1]];
+        const int cut = next.samples > 0 ? std::min(next.cuts[0], cap) : std::min(cap, in.num_blocks() - 1);
+        next.cuts[0] = cut;
+        for (size_t h = 1; h < next.cuts.size(); ++h) next.cuts[h] = std::max(next.cuts[h], cut);
+        next.samples += c.samples;
+        c.samples = 0;
+      } else if (i > 0 && c.cuts[0] > cap) {
+        c.cuts[0] = cap;
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+double max_own_sync_s(const Instance& in, const Structure& s) {
+  const std::vector<char> outside = held_outside(in);
+  double most = 0;
+  for (size_t d = 0; d < in.sources.size(); ++d) {
+    const SourceData& src = in.sources[d];
+    const PathData& longest = in.paths[src.paths.back()];
+    if (longest.links.empty() || !outside[longest.links[0]]) continue;
+    int held = 0;
+    for (size_t i = 0; i < src.paths.size(); ++i) {
+      const PathChoice& c = s[src.paths[i]];
+      if (c.samples > 0) held = std::max(held, i == 0 ? in.num_blocks() : c.cuts[0]);
+    }
+    most = std::max(most, own_sync_s(in, static_cast<int>(d), held));
+  }
+  return most;
+}
+
+Structure repair_own_sync(const Instance& in, const Structure& s) {
+  const std::vector<char> outside = held_outside(in);
+  double most = 0;
+  for (size_t d = 0; d < in.sources.size(); ++d)
+    most = std::max(most, own_sync_s(in, static_cast<int>(d), in.num_blocks()));
+  Structure best = s;
+  Evaluation ev = evaluate(in, s);
+  double best_s = ev.fits ? ev.iteration_s : kInf;
+  std::vector<double> thresholds{0};
+  for (double t = most; t > most * 1e-4; t /= std::sqrt(2.0)) thresholds.push_back(t);
+  for (double t : thresholds) {
+    Structure c = cap_own_sync(in, s, t, outside);
+    const Evaluation e = evaluate(in, c);
+    if (e.fits && e.iteration_s < best_s) {
+      best_s = e.iteration_s;
+      best = std::move(c);
+    }
+  }
+  return best;
+}
+
 Structure improve_by_moves(const Instance& in, Structure s, double seconds) {
   const auto t0 = Clock::now();
   auto left = [&] { return seconds - std::chrono::duration<double>(Clock::now() - t0).count(); };
@@ -348,7 +449,7 @@ Structure improve_by_moves(const Instance& in, Structure s, double seconds) {
   while (moved && left() > 0) {
     moved = false;
     // The sources whose paths use the resource that sets the time, most samples first.
-    const TimeTerm& c = ev.critical;
+    const TimeTerm c = ev.critical;
     std::vector<std::pair<int64_t, int>> order;
     for (size_t d = 0; d < in.sources.size(); ++d) {
       int64_t on = 0;
@@ -364,17 +465,40 @@ Structure improve_by_moves(const Instance& in, Structure s, double seconds) {
     std::sort(order.begin(), order.end());
     for (const auto& [_, d] : order) {
       if (left() <= 0) break;
+      const std::vector<int>& paths = in.sources[d].paths;
+      // The path of d that carries the most samples over the critical resource.
+      int from = -1;
+      for (int p : paths) {
+        const PathData& path = in.paths[p];
+        const auto& used = c.is_link ? path.links : path.nodes;
+        const bool on = std::find(used.begin(), used.end(), c.resource) != used.end() || c.after_sync_link >= 0;
+        if (on && s[p].samples > 0 && (from < 0 || s[p].samples > s[from].samples)) from = p;
+      }
       for (const Config& cfg : configs[d]) {
-        Structure t = s;
-        for (int p : in.sources[d].paths) t[p].samples = 0;
-        t[cfg.path] = {in.sources[d].samples, cfg.cuts};
-        const Evaluation e = evaluate(in, t);
-        if (e.fits && e.iteration_s < ev.iteration_s * (1 - 1e-9)) {
-          s = std::move(t);
-          ev = e;
-          moved = true;
-          break;
+        // All of d's samples onto cfg, or a part of `from`'s (halves down to one).
+        std::vector<int64_t> amounts{-1};
+        if (from >= 0)
+          for (int64_t k = s[from].samples / 2; k >= 1; k /= 2) amounts.push_back(k);
+        for (int64_t k : amounts) {
+          Structure t = s;
+          if (k < 0) {
+            for (int p : paths) t[p].samples = 0;
+            t[cfg.path] = {in.sources[d].samples, cfg.cuts};
+          } else {
+            if (cfg.path == from) continue;
+            t[from].samples -= k;
+            t[cfg.path].samples += k;
+            t[cfg.path].cuts = cfg.cuts;
+          }
+          const Evaluation e = evaluate(in, t);
+          if (e.fits && e.iteration_s < ev.iteration_s * (1 - 1e-9)) {
+            s = std::move(t);
+            ev = e;
+            moved = true;
+            break;
+          }
         }
+        if (moved) break;
       }
       if (moved) break;
     }

@@ -47,8 +47,24 @@ struct FleetLp {
   std::string note;              // what was solved, for the plan's bound_method
 };
 
-// Solves the configuration LP within `lp_options.time_limit_s`.
-FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options);
+// Solves the configuration LP within `lp_options.time_limit_s`. With a finite
+// `own_sync_cap`, only configurations whose blocks on the source's own node
+// keep that node's link sync within the cap take part: its value then bounds
+// only such plans, and its rounding cannot pay a large sync for a few
+// samples. Infinity: every configuration (a bound on every plan).
+FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options,
+                       double own_sync_cap = kInf, double min_sync = 0);
+
+// The largest gradient sync over a source's own link in `s` (its node's
+// blocks, when they are also held outside it).
+double max_own_sync_s(const Instance& in, const Structure& s);
+
+// `s` or a copy whose sources hold fewer blocks on their own node: of the
+// plans whose every source's own-link gradient sync stays within a
+// threshold (a geometric range of thresholds, and 0), the fastest that fits.
+// One slow uplink's sync adds to every node's time (the all-reduce after
+// the compute), which a rounded LP plan often pays for a few samples.
+Structure repair_own_sync(const Instance& in, const Structure& s);
 
 // Improves `s` by moving one source at a time onto one configuration (the
 // sources on the resource that sets the time first) while it makes the plan

@@ -151,10 +151,23 @@ class Search {
   // source at a time improve the best, each within the time left.
   Plan fleet(const std::vector<Baseline>& baselines) {
     SolveOptions lo = base_;
-    lo.time_limit_s = 0.6 * left() - kIsolationGrace;
+    lo.time_limit_s = 0.4 * left() - kIsolationGrace;
     FleetLp lp;
     if (lo.time_limit_s > 0.1) lp = solve_fleet_lp(in_, *fleet_solver_, lo);
-    if (!lp.rounded.empty()) consider(lp.rounded, "configuration LP, rounded");
+    if (!lp.rounded.empty()) {
+      consider(lp.rounded, "configuration LP, rounded");
+      consider(repair_own_sync(in_, lp.rounded), "configuration LP, rounded, devices' own sync capped");
+      // Again with only the configurations whose own sync stays within
+      // that of the best plan: a rounding that keeps it.
+      lo.time_limit_s = 0.6 * left() - kIsolationGrace;
+      if (lo.time_limit_s > 0.1 && !best_.empty()) {
+        const FleetLp capped = solve_fleet_lp(in_, *fleet_solver_, lo, max_own_sync_s(in_, best_) * (1 + 1e-9));
+        if (!capped.rounded.empty()) {
+          consider(capped.rounded, "configuration LP within the devices' own sync, rounded");
+          consider(repair_own_sync(in_, capped.rounded), "configuration LP within the devices' own sync, rounded, capped");
+        }
+      }
+    }
     if (best_.empty() && lp.infeasible) {
       SolveOptions eo = base_;
       eo.time_limit_s = std::max(0.1, left() - kIsolationGrace);
