@@ -5,7 +5,7 @@
 //   - fleets (synthetic.h synthetic_fleet): 256 and 1,000 heterogeneous devices
 //     behind 20 edges and a cloud, on W1's model (fmnist-cnn, 4 blocks), the
 //     seed drawing speeds, links and shares; per-sample costs at the
-//     profile's micro-batch (by_rows left out), and at 1,000 also with them.
+//     profile's micro-batch (by_rows left out), and also with them.
 // For each: DEC's planner (make_plan, as `dec plan` runs it), and as the
 // reference measured in the same run, the plain full MILP on CBC from the
 // cloud-only plan with the same time limit. Each runs in a forked process of
@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
   cases.push_back({"S2-16dev", 50});
   cases.push_back({"fleet-256", 4});
   cases.push_back({"fleet-1000", 4});
+  cases.push_back({"fleet-rows-256", 4});
   cases.push_back({"fleet-rows-1000", 4});
   for (const auto& c : cases) {
     if (!only.empty() &&
