@@ -15,7 +15,8 @@
 //
 //   planner_bench [--time-limit S] [--threads N] [--seeds K] [--case SCENARIO:BLOCKS]... [--no-plain]
 // --case (repeatable) runs only the named cases, e.g. --case S2-16dev:50 or
-// --case fleet-1000:4; --no-plain skips the reference solve.
+// --case fleet-1000:4 (any fleet-N or fleet-rows-N, and any scenario file
+// with a number of blocks); --no-plain skips the reference solve.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,6 +193,14 @@ int main(int argc, char** argv) {
   cases.push_back({"fleet-1000", 4});
   cases.push_back({"fleet-rows-256", 4});
   cases.push_back({"fleet-rows-1000", 4});
+  // A named case outside the list (e.g. fleet-128:4) runs too.
+  for (const auto& name : only) {
+    const size_t colon = name.rfind(':');
+    bool listed = false;
+    for (const auto& c : cases) listed = listed || c.scenario + ":" + std::to_string(c.blocks) == name;
+    if (!listed && colon != std::string::npos)
+      cases.push_back({name.substr(0, colon), std::atoi(name.c_str() + colon + 1)});
+  }
   for (const auto& c : cases) {
     if (!only.empty() &&
         std::find(only.begin(), only.end(), c.scenario + ":" + std::to_string(c.blocks)) == only.end())

@@ -337,7 +337,7 @@ int formulation_integers(const Instance& in) {
   return n;
 }
 
-bool fleet_scale(const Instance& in) { return formulation_integers(in) > 4000; }
+bool fleet_scale(const Instance& in) { return formulation_integers(in) > 1500 && in.sources.size() >= 32; }
 
 FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options, double own_sync_cap,
                        double min_sync) {

@@ -36,8 +36,11 @@ namespace dec::planner {
 int formulation_integers(const Instance& in);
 
 // Whether the planner plans `in` at fleet scale: its full MILP has more than
-// 4,000 integer variables (256 devices x 4 blocks behind edges: 4,608),
-// beyond which building it alone takes seconds and one LP of it tens.
+// 1,500 integer variables (planner.cc's limit for the full MILP) and it has
+// at least 32 sources. There the MILP path overran its time limit (128
+// devices x 4 blocks: 2,304 integers, 21.8 s for a limit of 20; 200: 26.8 s)
+// because each of its LPs builds a model of the whole instance; with fewer,
+// longer chains (16 devices x 50 blocks) that path keeps its bound search.
 bool fleet_scale(const Instance& in);
 
 struct FleetLp {
