@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "dec/core/error.h"
+#include "dec/planner/fleet.h"
 #include "dec/planner/formulation.h"
 
 namespace dec::planner {
@@ -52,6 +53,13 @@ Baseline data_parallel(const Instance& in, Solver& solver, const SolveOptions& o
                        const std::vector<Baseline>& starts) {
   Baseline b;
   b.kind = "data-parallel";
+  if (fleet_scale(in)) {
+    // Its MILP has every source's paths: at fleet scale building it alone
+    // takes seconds and CBC finds no split in the planner's time.
+    b.applicable = false;
+    b.note = str("not computed at fleet scale (", in.sources.size(), " sources)");
+    return b;
+  }
   FormulationOptions fo;
   fo.fix.resize(in.paths.size());
   for (size_t p = 0; p < in.paths.size(); ++p) fo.fix[p].cuts = std::vector<int>(in.paths[p].hops(), 0);

@@ -171,16 +171,30 @@ double fill_of(const Evaluation& ev, int p, const PathChoice& c) {
 
 // Gradient sync: a block held on both sides of a link crosses it once. Then
 // each link's busy time from its activation, raw, serial and sync bytes.
+// Holders are counted per subtree (children before parents), so that each
+// link reads how many nodes below it and in all hold a block.
 void add_sync_and_link_times(const Instance& in, const LinkParts& parts, Evaluation& ev) {
-  for (size_t e = 0; e < in.links.size(); ++e) {
-    for (int l = 0; l < in.num_blocks(); ++l) {
-      bool below = false, above = false;
-      for (size_t k = 0; k < in.nodes.size(); ++k) {
-        if (!ev.holds[k][l]) continue;
-        (in.below[e][k] ? below : above) = true;
-      }
-      if (below && above) ev.link_sync_bytes[e] += in.sync_bytes(l);
+  const size_t N = in.nodes.size();
+  const int L = in.num_blocks();
+  std::vector<int> depth(N, 0), order(N);
+  for (size_t k = 0; k < N; ++k) {
+    order[k] = static_cast<int>(k);
+    for (int v = in.parent[k]; v >= 0; v = in.parent[v]) ++depth[k];
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return depth[a] > depth[b]; });
+  std::vector<std::vector<int>> below(N, std::vector<int>(L, 0));  // holders in k's subtree
+  std::vector<int> total(L, 0);
+  for (int k : order) {
+    for (int l = 0; l < L; ++l) {
+      below[k][l] += ev.holds[k][l];
+      total[l] += ev.holds[k][l];
+      if (in.parent[k] >= 0) below[in.parent[k]][l] += below[k][l];
     }
+  }
+  for (size_t e = 0; e < in.links.size(); ++e) {
+    const int child = in.links[e].child;
+    for (int l = 0; l < L; ++l)
+      if (below[child][l] > 0 && total[l] > below[child][l]) ev.link_sync_bytes[e] += in.sync_bytes(l);
     const double act = ev.link_activation_bytes[e] - parts.raw[e];
     ev.link_s[e] = (duplex_bytes(act, parts.serial[e], parts.raw[e]) + ev.link_sync_bytes[e]) /
                    in.links[e].bytes_per_s;
@@ -207,7 +221,9 @@ void add_held_blocks(const Instance& in, Evaluation& ev) {
 // The largest of the terms considered; of equal ones, the first.
 struct Largest {
   TimeTerm term;
+  std::vector<TimeTerm>* all = nullptr;  // when set, every term considered
   void consider(const TimeTerm& t) {
+    if (all) all->push_back(t);
     if (t.total() > term.total() || term.resource < 0) term = t;
   }
 };
@@ -316,7 +332,13 @@ void consider_path_hops(const Instance& in, int p, const PathChoice& c, const Ev
 
 }  // namespace
 
-Evaluation evaluate(const Instance& in, const Structure& s) {
+bool path_runs_blocks(const Instance& in, int path, const PathChoice& c, int j) { return runs_blocks(in, path, c, j); }
+
+bool path_hop_serial(const Instance& in, int path, const PathChoice& c, int h) { return serial_hop(in, path, c, h); }
+
+Evaluation evaluate(const Instance& in, const Structure& s) { return evaluate(in, s, nullptr); }
+
+Evaluation evaluate(const Instance& in, const Structure& s, std::vector<TimeTerm>* terms) {
   check_structure(in, s);
   Evaluation ev = zeroed(in);
   LinkParts parts(in.links.size());
@@ -332,6 +354,7 @@ Evaluation evaluate(const Instance& in, const Structure& s) {
   // The iteration time: the largest of the resource loads, and for every path
   // and every resource it uses, that resource's load plus the path's other stages.
   Largest largest;
+  largest.all = terms;
   consider_loads(in, ev, largest);
   for (size_t p = 0; p < in.paths.size(); ++p) {
     if (s[p].samples == 0) continue;

@@ -80,4 +80,14 @@ void check_structure(const Instance& in, const Structure& s);
 
 Evaluation evaluate(const Instance& in, const Structure& s);
 
+// The same, and every term of the max that defines the iteration time in
+// `terms` (each resource's load alone, then every used path's terms).
+Evaluation evaluate(const Instance& in, const Structure& s, std::vector<TimeTerm>* terms);
+
+// Whether node j of path p runs a block under `c`; whether hop h is serial
+// (its sender only relays, or a computing node lies after it): docs/plan.md,
+// "Cost model", link load.
+bool path_runs_blocks(const Instance& in, int path, const PathChoice& c, int j);
+bool path_hop_serial(const Instance& in, int path, const PathChoice& c, int h);
+
 }  // namespace dec::planner

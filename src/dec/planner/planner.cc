@@ -10,6 +10,7 @@
 #include "dec/planner/classes.h"
 #include "dec/planner/describe.h"
 #include "dec/planner/explain.h"
+#include "dec/planner/fleet.h"
 #include "dec/planner/formulation.h"
 #include "dec/planner/rows.h"
 #include "dec/planner/simpler.h"
@@ -37,6 +38,9 @@ constexpr double kOptimalGap = 1e-6;
 // Solves at most this many times, each at the rows of the last plan (rows.h).
 constexpr int kRowsRounds = 3;
 
+// Seconds an isolated fleet solve may outlive its time limit before it is killed.
+constexpr double kIsolationGrace = 1;
+
 // Whether `s` gives every tied source the same choices as its representative.
 bool respects(const Instance& in, const Structure& s, const std::vector<int>& tie) {
   for (size_t src = 0; src < in.sources.size(); ++src) {
@@ -63,6 +67,9 @@ class Search {
   Search(const Instance& in, const PlannerOptions& o) : in_(in), o_(o), t0_(Clock::now()) {
     solver_ = o.make_solver ? o.make_solver()
                             : (o.isolate_solver ? isolate(make_cbc_solver()) : make_cbc_solver());
+    // The fleet LP's solver gets a short grace: a time limit must hold at any size.
+    fleet_solver_ = o.make_solver ? o.make_solver()
+                                  : (o.isolate_solver ? isolate(make_cbc_solver(), kIsolationGrace) : make_cbc_solver());
     base_.threads = o.threads;
     base_.relative_gap = o.relative_gap;
     base_.tuning = cbc_tuning();
@@ -141,6 +148,69 @@ class Search {
     for (size_t p = 0; p < in_.paths.size(); ++p) unused_[p] = unused_[p] || bs.unused[p];
   }
 
+  // Fleet scale (fleet.h): no formulation of the whole instance is built.
+  // The configuration LP bounds every plan and gives one, moves of one
+  // source at a time improve the best, each within the time left.
+  Plan fleet(const std::vector<Baseline>& baselines) {
+    SolveOptions lo = base_;
+    lo.time_limit_s = 0.4 * left() - kIsolationGrace;
+    FleetLp lp;
+    if (lo.time_limit_s > 0.1) lp = solve_fleet_lp(in_, *fleet_solver_, lo);
+    if (!lp.rounded.empty()) {
+      consider(lp.rounded, "configuration LP, rounded");
+      consider(repair_own_sync(in_, lp.rounded), "configuration LP, rounded, devices' own sync capped");
+      // Again with only the configurations whose own sync stays within
+      // that of the best plan: a rounding that keeps it.
+      lo.time_limit_s = 0.6 * left() - kIsolationGrace;
+      if (lo.time_limit_s > 0.1 && !best_.empty()) {
+        const FleetLp capped = solve_fleet_lp(in_, *fleet_solver_, lo, max_own_sync_s(in_, best_) * (1 + 1e-9));
+        if (!capped.rounded.empty()) {
+          consider(capped.rounded, "configuration LP within the devices' own sync, rounded");
+          consider(repair_own_sync(in_, capped.rounded), "configuration LP within the devices' own sync, rounded, capped");
+        }
+      }
+    }
+    if (best_.empty() && lp.infeasible) {
+      SolveOptions eo = base_;
+      eo.time_limit_s = std::max(0.1, left() - kIsolationGrace);
+      const Infeasibility why = explain_infeasible(in_, *solver_, eo);
+      throw PlanInfeasible("no plan fits", why.where, why.why);
+    }
+    if (best_.empty())
+      throw Timeout("no plan found", "planner",
+                    str("no baseline fits memory and the configuration LP found none (", lp.note,
+                        "); try a longer --time-limit"));
+    if (left() > 0.02 * o_.time_limit_s) consider(improve_by_moves(in_, best_, left() - 0.02 * o_.time_limit_s),
+                                                  method_ + ", improved by moving sources one at a time");
+    Plan plan = describe(in_, best_, "dec");
+    SolverReport rep;
+    rep.objective = best_s_;
+    rep.fastest_s = best_s_;  // no tie-breaking pass here: each of its moves evaluates the whole fleet (simpler.h)
+    rep.seconds = elapsed();
+    rep.method = method_;
+    rep.bound = std::min(lp.bound, best_s_);
+    rep.gap = std::isfinite(rep.bound) ? std::max(0.0, (best_s_ - rep.bound) / best_s_) : kInf;
+    rep.status = rep.gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
+    rep.bound_method = std::isfinite(lp.bound) ? lp.note : str("none: ", lp.note.empty() ? "no time for the LP" : lp.note);
+    plan.solver = rep;
+    add_baselines(baselines, &plan);
+    return plan;
+  }
+
+  void add_baselines(const std::vector<Baseline>& baselines, Plan* plan) const {
+    for (const auto& b : baselines) {
+      if (b.applicable) {
+        plan->baselines.push_back(describe(at_rows(in_, b.structure), b.structure, b.kind));
+      } else {
+        Plan p = plan_of(in_, b.kind);
+        p.feasible = false;
+        p.note = b.note;
+        p.prediction.iteration_s = kInf;
+        plan->baselines.push_back(p);
+      }
+    }
+  }
+
   Plan run() {
     unused_.assign(in_.paths.size(), 0);
     SolveOptions bo = base_;
@@ -148,10 +218,11 @@ class Search {
     const std::vector<Baseline> baselines = compute_baselines(in_, *solver_, bo);
     for (const auto& b : baselines)
       if (b.applicable) consider(b.structure, "baseline " + b.kind);
+    if (fleet_scale(in_)) return fleet(baselines);
 
     // Whether the full MILP gets the last 40% of the time: only when its size
     // leaves branch-and-bound a chance; otherwise the heuristics get that time.
-    const bool full_milp = Formulation(in_).milp().num_integers() <= kFullMilpMaxIntegers;
+    const bool full_milp = formulation_integers(in_) <= kFullMilpMaxIntegers;
     const double reserve = full_milp ? 0.4 : 0.1;
     const auto classes = source_classes(in_);
     const bool grouped = o_.use_classes && classes.size() < in_.sources.size();
@@ -199,7 +270,7 @@ class Search {
     // compare with) only the full MILP can find a plan or prove there is none.
     const bool run_full = !proven_ && (full_milp || !std::isfinite(lp_bound_));
     if (run_full) {
-      r = solve(full, std::max(left(), 0.1 * o_.time_limit_s));
+      r = solve(full, std::max(left(), 0.02 * o_.time_limit_s));
       if (r.has_solution()) consider(full.extract(r.values), "full MILP");
     } else {
       r.status = SolveStatus::kNoSolution;
@@ -285,7 +356,7 @@ class Search {
   const Instance& in_;
   const PlannerOptions& o_;
   Clock::time_point t0_;
-  std::unique_ptr<Solver> solver_;
+  std::unique_ptr<Solver> solver_, fleet_solver_;
   SolveOptions base_;
   Structure best_;
   double best_s_ = kInf;

@@ -10,7 +10,9 @@
 //   3. the full MILP (formulation.h) from the incumbent, for the rest of the
 //      time limit: it improves the plan and proves a lower bound.
 // The reported bound is CBC's best bound on the full MILP, valid for every
-// plan; the gap is (plan - bound) / plan.
+// plan; the gap is (plan - bound) / plan. At fleet scale (fleet.h
+// fleet_scale) no whole-instance MILP is built: the configuration LP gives
+// the bound and a plan, which moves of one source at a time improve.
 #pragma once
 
 #include <functional>

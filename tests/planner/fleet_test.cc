@@ -1,0 +1,103 @@
+// Fleet-scale planning (fleet.h) against the exhaustive reference: the
+// configuration LP's bound never exceeds the enumerated optimum, the plan
+// rounded from it and the moves keep every source's samples, and make_plan
+// on a fleet returns a plan whose bound lies below it.
+#include "dec/planner/fleet.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "dec/cluster/validate.h"
+#include "dec/planner/planner.h"
+#include "dec/planner/synthetic.h"
+#include "exhaustive.h"
+#include "random_instance.h"
+
+namespace dec::planner {
+namespace {
+
+constexpr int kInstances = 200;
+
+testing::RandomCase case_for(int i) {
+  return i % 2 == 0 ? testing::symmetric_case(static_cast<uint64_t>(700 + i)) : testing::random_case(7000 + i);
+}
+
+TEST(Fleet, LpBoundNeverExceedsTheExhaustiveOptimum) {
+  auto solver = make_cbc_solver();
+  SolveOptions lp;
+  lp.time_limit_s = 10;
+  int checked = 0, tight = 0;
+  for (int i = 0; i < kInstances; ++i) {
+    SCOPED_TRACE(::testing::Message() << "instance " << i);
+    const auto c = case_for(i);
+    const Instance& in = c.instance;
+    const auto ref = testing::exhaustive_optimum(in);
+    const FleetLp r = solve_fleet_lp(in, *solver, lp);
+    if (!ref.feasible) {
+      EXPECT_TRUE(r.infeasible || std::isfinite(r.bound)) << r.note;
+      continue;
+    }
+    ++checked;
+    ASSERT_FALSE(r.infeasible) << r.note;
+    ASSERT_TRUE(std::isfinite(r.bound)) << r.note;
+    EXPECT_LE(r.bound, ref.best_s * (1 + 1e-9)) << "bound " << r.bound << " optimum " << ref.best_s << ": " << r.note;
+    tight += r.bound >= 0.95 * ref.best_s;
+    ASSERT_FALSE(r.rounded.empty());
+    check_structure(in, r.rounded);  // throws when a source's samples do not add up
+    const Evaluation ev = evaluate(in, r.rounded);
+    if (ev.fits) {  // a plan over a memory cap may be faster than any that fits
+      EXPECT_GE(ev.iteration_s, r.bound * (1 - 1e-9));
+      const Structure better = improve_by_moves(in, r.rounded, 0.2);
+      check_structure(in, better);
+      const Evaluation eb = evaluate(in, better);
+      EXPECT_TRUE(eb.fits);
+      EXPECT_LE(eb.iteration_s, ev.iteration_s);
+      EXPECT_GE(eb.iteration_s, ref.best_s * (1 - 1e-9));
+    }
+  }
+  std::printf("[ info ] %d feasible instances; bound within 5%% of the optimum on %d\n", checked, tight);
+  EXPECT_GT(checked, kInstances / 2);
+}
+
+// The subtree counting of gradient sync (cost_model.cc) against the
+// enumerator's own evaluation, on the plans the LP rounds to.
+TEST(Fleet, RoundedPlansAgreeWithTheReferenceEvaluation) {
+  auto solver = make_cbc_solver();
+  SolveOptions lp;
+  for (int i = 0; i < 60; ++i) {
+    SCOPED_TRACE(::testing::Message() << "instance " << i);
+    const auto c = case_for(i);
+    const FleetLp r = solve_fleet_lp(c.instance, *solver, lp);
+    if (r.rounded.empty()) continue;
+    double ref = 0;
+    const Evaluation ev = evaluate(c.instance, r.rounded);
+    if (!testing::reference_time(c.instance, r.rounded, &ref)) continue;
+    EXPECT_NEAR(ev.iteration_s, ref, 1e-9 * std::max(1.0, ref));
+  }
+}
+
+TEST(Fleet, MakePlanOnAFleetReportsABoundBelowThePlan) {
+  SyntheticFleet f;
+  f.devices = 300;
+  f.edges = 6;
+  const cluster::ClusterSpec spec = synthetic_fleet(f);
+  cluster::validate(spec, "fleet");
+  profile::ModelProfile w1 = w1_profile();
+  for (auto& b : w1.blocks) b.by_rows.clear();
+  const Instance in = make_instance(spec, w1);
+  ASSERT_TRUE(fleet_scale(in));
+  PlannerOptions o;
+  o.time_limit_s = 8;
+  o.isolate_solver = false;
+  const Plan p = make_plan(in, o);
+  ASSERT_TRUE(p.solver.has_value());
+  EXPECT_NE(p.solver->status, "heuristic") << p.solver->bound_method;
+  EXPECT_LE(p.solver->bound, p.prediction.iteration_s * (1 + 1e-12));
+  EXPECT_GT(p.solver->bound, 0);
+  for (const Plan& b : p.baselines)
+    if (b.feasible) EXPECT_LE(p.prediction.iteration_s, b.prediction.iteration_s * (1 + 1e-9)) << b.kind;
+}
+
+}  // namespace
+}  // namespace dec::planner
