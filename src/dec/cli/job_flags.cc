@@ -72,7 +72,7 @@ void finish_job_options(JobFlags& f, int local_rank) {
   if (o.emulate) {
     DEC_CHECK(!o.cluster_path.empty(), ConfigError, "invalid flag", "--emulate",
               "needs --cluster: the spec gives the nodes' speeds and the links");
-    // Speed 1 is one core of this machine, and a task's cost is its thread's CPU time (task_costs.h).
+    // Speed 1 is one core: the profile times blocks in one thread's CPU time (profile/stage_cost.h).
     DEC_CHECK(f.training.threads <= 1, ConfigError, "invalid flag", "--threads",
               "--emulate runs one Torch thread per process (speed 1 = one core), got ",
               f.training.threads);

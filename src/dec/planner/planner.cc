@@ -211,6 +211,28 @@ class Search {
     }
   }
 
+  // Each class split in two groups, the other classes tied as they are, each
+  // a tied model from the incumbent, while the time outside `reserve` lasts.
+  void split_classes(const std::vector<std::vector<int>>& classes, double reserve) {
+    std::vector<std::vector<std::vector<int>>> splits;
+    for (size_t c = 0; c < classes.size(); ++c) {
+      for (auto& split : class_splits(in_, classes[c])) {
+        std::vector<std::vector<int>> groups;
+        for (size_t o = 0; o < classes.size(); ++o)
+          if (o != c) groups.push_back(classes[o]);
+        groups.push_back(split[0]);
+        groups.push_back(split[1]);
+        splits.push_back(groups);
+      }
+    }
+    const double per =
+        splits.empty() ? 0 : (0.75 - reserve) * o_.time_limit_s / static_cast<double>(splits.size());
+    for (const auto& g : splits) {
+      if (left() < (reserve + 0.05) * o_.time_limit_s) break;
+      restricted(g, std::min(per, left() - reserve * o_.time_limit_s), "MILP with device classes split in two");
+    }
+  }
+
   Plan run() {
     unused_.assign(in_.paths.size(), 0);
     SolveOptions bo = base_;
@@ -232,25 +254,7 @@ class Search {
     if (grouped)
       restricted(classes, 0.25 * o_.time_limit_s, str("MILP with identical devices tied (", classes.size(), " classes)"));
     if (searched) search(0.25 * o_.time_limit_s);
-    if (grouped && !proven_) {
-      std::vector<std::vector<std::vector<int>>> splits;
-      for (size_t c = 0; c < classes.size(); ++c) {
-        for (auto& split : class_splits(in_, classes[c])) {
-          std::vector<std::vector<int>> groups;
-          for (size_t o = 0; o < classes.size(); ++o)
-            if (o != c) groups.push_back(classes[o]);
-          groups.push_back(split[0]);
-          groups.push_back(split[1]);
-          splits.push_back(groups);
-        }
-      }
-      const double per =
-          splits.empty() ? 0 : (0.75 - reserve) * o_.time_limit_s / static_cast<double>(splits.size());
-      for (const auto& g : splits) {
-        if (left() < (reserve + 0.05) * o_.time_limit_s) break;
-        restricted(g, std::min(per, left() - reserve * o_.time_limit_s), "MILP with device classes split in two");
-      }
-    }
+    if (grouped && !proven_) split_classes(classes, reserve);
     // Without the full MILP, the time left goes to a second bound search,
     // which prunes more when the plan has improved since the first.
     if (searched && !full_milp && !proven_ && left() > 0.05 * o_.time_limit_s) search(left());
@@ -290,28 +294,16 @@ class Search {
                         ") and no baseline fits memory; try a longer --time-limit"));
     }
 
-    // Ties toward the simpler plan (simpler.h): the simplest of the candidates
-    // within the tolerance, each simplified further where a move keeps it there.
-    const Structure fastest = best_;
+    // Ties toward the simpler plan (simpler.h).
     const double fastest_s = best_s_;
-    const double limit = fastest_s * (1 + kSimplerTolerance);
-    Structure chosen = simplify(in_, fastest, limit);
-    Simplicity chosen_x = simplicity(in_, chosen, evaluate(in_, chosen));
-    for (const Structure& c : candidates_) {
-      const Evaluation ev = evaluate(in_, c);
-      if (ev.iteration_s > limit) continue;
-      const Simplicity x = simplicity(in_, c, ev);
-      if (x.simpler_than(chosen_x)) {
-        chosen = c;
-        chosen_x = x;
-      }
-    }
     SolverReport rep;
     rep.fastest_s = fastest_s;
-    if (chosen != fastest) {
-      rep.simpler = simpler_note(in_, chosen, evaluate(in_, chosen), fastest, evaluate(in_, fastest));
+    const Structure chosen = simplest_within(in_, best_, fastest_s, candidates_);
+    if (chosen != best_) {
+      const Evaluation ev = evaluate(in_, chosen);
+      rep.simpler = simpler_note(in_, chosen, ev, best_, evaluate(in_, best_));
       best_ = chosen;
-      best_s_ = evaluate(in_, chosen).iteration_s;
+      best_s_ = ev.iteration_s;
     }
     Plan plan = describe(in_, best_, "dec");
     rep.objective = best_s_;

@@ -68,6 +68,23 @@ Structure simplify(const Instance& in, Structure s, double limit_s) {
   return s;
 }
 
+Structure simplest_within(const Instance& in, const Structure& fastest, double fastest_s,
+                          const std::vector<Structure>& candidates) {
+  const double limit = fastest_s * (1 + kSimplerTolerance);
+  Structure chosen = simplify(in, fastest, limit);
+  Simplicity chosen_x = simplicity(in, chosen, evaluate(in, chosen));
+  for (const Structure& c : candidates) {
+    const Evaluation ev = evaluate(in, c);
+    if (!ev.fits || ev.iteration_s > limit) continue;
+    const Simplicity x = simplicity(in, c, ev);
+    if (x.simpler_than(chosen_x)) {
+      chosen = c;
+      chosen_x = x;
+    }
+  }
+  return chosen;
+}
+
 std::string simpler_note(const Instance& in, const Structure& chosen, const Evaluation& chosen_ev,
                          const Structure& fastest, const Evaluation& fastest_ev) {
   const Simplicity a = simplicity(in, chosen, chosen_ev), b = simplicity(in, fastest, fastest_ev);

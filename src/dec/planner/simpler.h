@@ -37,6 +37,12 @@ Simplicity simplicity(const Instance& in, const Structure& s, const Evaluation& 
 // `simplicity`. Returns the simplest plan reached (`s` when no move helps).
 Structure simplify(const Instance& in, Structure s, double limit_s);
 
+// The simplest of `fastest` simplified and the `candidates` within
+// kSimplerTolerance of `fastest_s` (fastest's predicted time): the plan the
+// planner takes. `fastest` when nothing is simpler.
+Structure simplest_within(const Instance& in, const Structure& fastest, double fastest_s,
+                          const std::vector<Structure>& candidates);
+
 // One line for the plan's summary: what was chosen over the fastest plan found.
 std::string simpler_note(const Instance& in, const Structure& chosen, const Evaluation& chosen_ev,
                          const Structure& fastest, const Evaluation& fastest_ev);

@@ -2,14 +2,12 @@
 // rank's compute is stretched to a slower node's speed.
 //
 // After a piece of compute, the executor calls stretch(wall_s, cpu_s) with the
-// elapsed time it took and the CPU seconds the same compute takes on one warm
-// core of this machine (runtime/task_costs.h); an emulated node of speed s
-// (fraction of one core) then sleeps until the piece has taken cpu_s / s in all
-// — per task, so the profile a node reports (measured at full speed and divided
-// by s) and the time it takes agree. CPU time rather than elapsed time, so that
-// a cost measured while processes share cores is not inflated by time spent
-// descheduled, which 1 / s would multiply; one Torch thread per process, as
-// `--emulate` sets.
+// elapsed time it took and the full-speed cost of the same compute, what the
+// profile says it takes on one core (runtime/task_costs.h); an emulated node
+// of speed s (fraction of one core) then sleeps until the piece has taken
+// cpu_s / s in all — per task, so the profile a node reports (measured at full
+// speed and divided by s) and the time it takes agree. One Torch thread per
+// process, as `--emulate` sets.
 #pragma once
 
 #include <functional>

@@ -1,10 +1,10 @@
 // What a stage task costs on this machine: the one way DEC measures compute.
 //
-// The profiler times each block with it (one block, the profile's micro-batch)
-// and the runtime times an emulated node's tasks with it (runtime/task_costs.h),
-// so that what the planner was told and what an emulated node takes differ only
-// by how blocks compose into stages and how a task's cost grows with its rows,
-// not by how they were measured (bench/profile/stage_costs compares the two).
+// The profiler times blocks with it (inside the whole model, at the profile's
+// micro-batch and fewer rows); an emulated node then takes what the profile
+// says (runtime/task_costs.h). bench/profile/stage_costs times whole stage
+// tasks with it against the profile: what blocks composed into a stage cost
+// beyond their sum on this machine.
 //
 // A measurement is the calling thread's CPU seconds of a forward and of a
 // backward, each run back to back on a warm core: untimed runs first, then the

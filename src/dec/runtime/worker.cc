@@ -157,25 +157,15 @@ torch::Tensor Worker::recv(int peer, int tag, IterationStats& stats, const char*
   return t;
 }
 
-StageShape Worker::shape_of(const Task& t) const {
-  const ExecPath& path = plan_.paths[t.path];
-  const Stage& st = path.stages[t.stage];
-  // Under GPipe all the path's forwards run before its backwards: a backward
-  // finds its activations evicted, and its cost is measured that way. In pairs
-  // (backward_follows_forward) one is in flight.
-  return {st.begin, st.end, t.samples, t.stage + 1 == path.stages.size(),
-          needs_input_grad(path, t.stage),
-          backward_follows_forward(path, t.stage) ? 1 : static_cast<int>(path.micro_batches)};
-}
-
 template <typename F>
 void Worker::timed_compute(IterationStats& stats, const Task& t, const char* what, F&& compute) {
   const auto t0 = Clock::now();
   compute();
   double dt = seconds_since(t0);
-  // A relay's pass-through costs nothing to stretch: it has no measured cost.
-  if (options_.pacer && !plan_.paths[t.path].stages[t.stage].empty()) {
-    const StageCost& cost = costs_.stage(shape_of(t));
+  // A relay's pass-through costs nothing to stretch: its profile has no blocks.
+  const Stage& st = plan_.paths[t.path].stages[t.stage];
+  if (options_.pacer && !st.empty()) {
+    const StageCost cost = costs_.stage({st.begin, st.end, t.samples});
     dt += options_.pacer->stretch(dt, t.backward ? cost.backward_s : cost.forward_s);
   }
   stats.compute_s += dt;

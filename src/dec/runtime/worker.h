@@ -125,7 +125,6 @@ class Worker {
   // Posts one receive unless it is posted already (prefetched).
   void post(std::vector<int64_t> shape, torch::ScalarType dtype, int peer, int tag);
   torch::Tensor recv(int peer, int tag, IterationStats& stats, const char* what);
-  StageShape shape_of(const Task& t) const;
   // Runs task t's `compute` on this thread, stretched to the emulated speed
   // (its full-speed cost / speed, TaskCosts); adds its time to stats.compute_s
   // and a "compute" span.
