@@ -38,12 +38,7 @@ std::vector<int> symmetric_nodes(const Instance& in, const std::vector<int>& sou
   auto id_of = [&ids](const std::vector<double>& key) {
     return ids.emplace(key, static_cast<int>(ids.size())).first->second;
   };
-  std::vector<int> depth(N, 0), order(N);
-  for (size_t k = 0; k < N; ++k) {
-    order[k] = static_cast<int>(k);
-    for (int v = in.parent[k]; v >= 0; v = in.parent[v]) ++depth[k];
-  }
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return depth[a] > depth[b]; });
+  const std::vector<int> order = in.deepest_first();
   std::vector<std::vector<int>> children(N);
   for (size_t k = 0; k < N; ++k)
     if (in.parent[k] >= 0) children[in.parent[k]].push_back(static_cast<int>(k));

@@ -176,12 +176,7 @@ double fill_of(const Evaluation& ev, int p, const PathChoice& c) {
 void add_sync_and_link_times(const Instance& in, const LinkParts& parts, Evaluation& ev) {
   const size_t N = in.nodes.size();
   const int L = in.num_blocks();
-  std::vector<int> depth(N, 0), order(N);
-  for (size_t k = 0; k < N; ++k) {
-    order[k] = static_cast<int>(k);
-    for (int v = in.parent[k]; v >= 0; v = in.parent[v]) ++depth[k];
-  }
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return depth[a] > depth[b]; });
+  const std::vector<int> order = in.deepest_first();
   std::vector<std::vector<int>> below(N, std::vector<int>(L, 0));  // holders in k's subtree
   std::vector<int> total(L, 0);
   for (int k : order) {

@@ -14,6 +14,17 @@ double Instance::hop_bytes_per_sample(int cut) const {
   return cut == 0 ? input_bytes : 2 * blocks[cut - 1].out_bytes;
 }
 
+std::vector<int> Instance::deepest_first() const {
+  const size_t N = nodes.size();
+  std::vector<int> depth(N, 0), order(N);
+  for (size_t k = 0; k < N; ++k) {
+    order[k] = static_cast<int>(k);
+    for (int v = parent[k]; v >= 0; v = parent[v]) ++depth[k];
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return depth[a] > depth[b]; });
+  return order;
+}
+
 std::vector<int64_t> apportion(int64_t batch, const std::vector<double>& shares) {
   std::vector<int64_t> n(shares.size());
   std::vector<std::pair<double, size_t>> rest;

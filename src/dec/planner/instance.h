@@ -89,6 +89,9 @@ struct Instance {
   std::vector<std::vector<char>> below;    // below[link][node]: node is on the link's child side
 
   int num_blocks() const { return static_cast<int>(blocks.size()); }
+  // Node indices, deepest in the tree first (ties in index order): every node
+  // comes before its parent.
+  std::vector<int> deepest_first() const;
   // Seconds per sample of block l on node k for path p (its rows' scale).
   double fwd_s(int p, int k, int l) const {
     return nodes[k].fwd_s[l] * (paths[p].fwd_scale.empty() ? 1 : paths[p].fwd_scale[l]);

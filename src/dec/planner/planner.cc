@@ -328,17 +328,7 @@ class Search {
       rep.bound_method = str("none: the full MILP ended with '", status_name(r.status), "' (", r.message, ")");
     }
     plan.solver = rep;
-    for (const auto& b : baselines) {
-      if (b.applicable) {
-        plan.baselines.push_back(describe(at_rows(in_, b.structure), b.structure, b.kind));
-      } else {
-        Plan p = plan_of(in_, b.kind);
-        p.feasible = false;
-        p.note = b.note;
-        p.prediction.iteration_s = kInf;
-        plan.baselines.push_back(p);
-      }
-    }
+    add_baselines(baselines, &plan);
     return plan;
   }
 
