@@ -1,0 +1,183 @@
+#include "dec/control/http_api.h"
+
+#include <httplib.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "dec/control/api_error.h"
+#include "dec/control/json_fields.h"
+
+namespace dec::control {
+
+namespace {
+
+using nlohmann::json;
+
+std::string dump(const json& j) {
+  // Text from a URL may be any bytes; it is replaced, never a reason to fail.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void answer(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  if (status == 204) return;
+  res.set_content(dump(body), "application/json");
+}
+
+// Deepest nesting of arrays and objects in a JSON text (strings skipped), to
+// refuse pathological documents before parsing them.
+int json_depth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+std::string bearer_token(const httplib::Request& req) {
+  std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+  std::string cookie = req.get_header_value("Cookie");
+  const std::string name = "dec_session=";
+  for (size_t at = cookie.find(name); at != std::string::npos; at = cookie.find(name, at + 1)) {
+    if (at == 0 || cookie[at - 1] == ' ' || cookie[at - 1] == ';') {
+      size_t end = cookie.find(';', at);
+      return cookie.substr(at + name.size(), end == std::string::npos ? end : end - at - name.size());
+    }
+  }
+  return "";
+}
+
+// The pattern httplib matches for an OpenAPI path: {id} is a decimal id.
+std::string to_pattern(const std::string& path) {
+  std::string out = path;
+  auto at = out.find("{id}");
+  if (at != std::string::npos) out.replace(at, 4, "(\\d{1,18})");
+  return out;
+}
+
+const char* reason_code(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthenticated";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
+    case 422: return "invalid";
+    case 429: return "rate_limited";
+    default: return status >= 500 ? "internal" : "error";
+  }
+}
+
+}  // namespace
+
+json error_body(const std::string& code, const std::string& message, const std::string& field) {
+  return {{"error",
+           {{"code", code}, {"message", message}, {"field", field.empty() ? json(nullptr) : json(field)}}}};
+}
+
+HttpApi::HttpApi(Control& control, Auth& auth, EventHub& hub, ApiOptions options)
+    : control_(control), auth_(auth), hub_(hub), options_(options) {
+  add_auth_routes();
+  add_request_routes();
+  add_people_routes();
+  add_node_routes();
+}
+
+std::vector<RouteSpec> HttpApi::routes() const {
+  std::vector<RouteSpec> out;
+  for (const Route& r : routes_) out.push_back(r.spec);
+  return out;
+}
+
+void HttpApi::add(const std::string& method, const std::string& path, std::optional<Role> role,
+                  Handler h) {
+  routes_.push_back(Route{RouteSpec{method, path, role}, std::move(h)});
+}
+
+void HttpApi::install(httplib::Server& server) {
+  server.set_payload_max_length(options_.max_body_bytes);
+  for (const Route& route : routes_) {
+    const Route* r = &route;
+    auto handler = [this, r](const httplib::Request& req, httplib::Response& res) {
+      handle(*r, req, res);
+    };
+    std::string pattern = to_pattern(route.spec.path);
+    if (route.spec.method == "GET") server.Get(pattern, handler);
+    else if (route.spec.method == "POST") server.Post(pattern, handler);
+    else if (route.spec.method == "PATCH") server.Patch(pattern, handler);
+    else if (route.spec.method == "DELETE") server.Delete(pattern, handler);
+    else DEC_ASSERT(false, "unsupported method ", route.spec.method);
+  }
+  // Statuses httplib answers by itself (no route, body too large, bad request
+  // line) get the same JSON error body as the API's own.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message = res.status == 404   ? "no such route"
+                          : res.status == 413 ? "the body is larger than the limit"
+                                              : std::string("the request was refused");
+    res.set_content(dump(error_body(reason_code(res.status), message)), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        answer(res, 500, error_body("internal", "internal error"));
+      });
+}
+
+void HttpApi::handle(const Route& route, const httplib::Request& req, httplib::Response& res) {
+  Call call{req, res, std::nullopt, 0, json()};
+  try {
+    std::string token = bearer_token(req);
+    if (!token.empty()) call.user = auth_.authenticate(token);
+    if (route.spec.min_role) {
+      if (!call.user) throw ApiError(401, "unauthenticated", "log in first (no valid session)");
+      if (static_cast<int>(call.user->role) < static_cast<int>(*route.spec.min_role)) {
+        throw ApiError(403, "forbidden",
+                       str("this call needs the ", role_name(*route.spec.min_role), " role"));
+      }
+    }
+    if (req.matches.size() > 1) call.id = std::strtoll(req.matches[1].str().c_str(), nullptr, 10);
+    if (route.spec.method == "POST" || route.spec.method == "PATCH") {
+      if (req.body.empty()) {
+        call.body = json::object();
+      } else {
+        if (json_depth(req.body) > options_.max_json_depth) {
+          throw ApiError(400, "bad_json", "the JSON body is nested too deeply");
+        }
+        call.body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (call.body.is_discarded()) throw ApiError(400, "bad_json", "the body is not valid JSON");
+      }
+    }
+    Reply reply = route.handler(call);
+    if (!reply.streaming) answer(res, reply.status, reply.body);
+  } catch (const ApiError& e) {
+    if (e.status() == 429) res.set_header("Retry-After", "60");
+    if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+    answer(res, e.status(), error_body(e.code(), e.message(), e.field()));
+  } catch (const DbConflict& e) {
+    answer(res, 409, error_body("conflict", "the change conflicts with existing data"));
+  } catch (const DbError& e) {
+    answer(res, 503, error_body("unavailable", "the database is unavailable; retry later"));
+  } catch (const json::exception& e) {
+    answer(res, 422, error_body("invalid", e.what()));
+  }
+}
+
+}  // namespace dec::control

@@ -1,0 +1,88 @@
+#include "dec/control/server.h"
+
+#include <httplib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "dec/control/sender.h"
+
+namespace dec::control {
+
+ControlServer::ControlServer(ServerOptions options)
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &system_clock_) {
+  DEC_CHECK(options_.redis_url.empty(), ConfigError, "Redis is not wired into this build",
+            "--redis", "run without --redis (the embedded in-process cache and limits)");
+  DEC_CHECK(options_.amqp_url.empty(), ConfigError, "RabbitMQ is not wired into this build",
+            "--amqp", "run without --amqp (notifications are delivered in-process)");
+  DEC_CHECK(options_.sender == "file" || options_.sender == "log", ConfigError,
+            "invalid code sender", "--sender", "must be file or log, got '", options_.sender, "'");
+  DEC_CHECK(options_.threads >= 2, ConfigError, "invalid thread count", "--threads",
+            "must be at least 2, got ", options_.threads);
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  DEC_CHECK(!ec, IoError, "cannot create the data directory", options_.data_dir, ec.message());
+  if (options_.db_url.empty()) {
+    db_ = open_sqlite((std::filesystem::path(options_.data_dir) / "control.db").string());
+  } else {
+    DEC_CHECK(options_.db_url.rfind("postgresql://", 0) == 0 ||
+                  options_.db_url.rfind("postgres://", 0) == 0,
+              ConfigError, "invalid database URL", "--db", "must start with postgresql://");
+    db_ = open_postgres(options_.db_url, options_.threads);
+  }
+  auto log = options_.log ? options_.log : [](const std::string&) {};
+  if (options_.sender == "file") {
+    sender_ = std::make_unique<FileSender>(codes_file());
+  } else {
+    sender_ = std::make_unique<LogSender>(log);
+  }
+  limiter_ = std::make_unique<LocalRateLimiter>(*clock_);
+  auth_ = std::make_unique<Auth>(*db_, *clock_, *sender_, *limiter_, options_.auth);
+  control_ = std::make_unique<Control>(*db_, *clock_, options_.control);
+  relay_ = std::make_unique<OutboxRelay>(*db_, hub_, options_.relay);
+  control_->set_on_commit([relay = relay_.get()] { relay->poke(); });
+  if (!options_.admin.empty()) control_->bootstrap_admin(options_.admin);
+  api_ = std::make_unique<HttpApi>(*control_, *auth_, hub_, options_.api);
+
+  http_ = std::make_unique<httplib::Server>();
+  // Without TCP_NODELAY a kept-alive connection waits on delayed ACKs (~40
+  // requests/s); the default of 5 requests per connection defeats keep-alive.
+  http_->set_tcp_nodelay(true);
+  http_->set_keep_alive_max_count(options_.keep_alive_max_count);
+  int threads = options_.threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  api_->install(*http_);
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(options_.host);
+    DEC_CHECK(port_ > 0, IoError, "cannot listen", options_.host, std::strerror(errno));
+  } else {
+    DEC_CHECK(http_->bind_to_port(options_.host, options_.port), IoError, "cannot listen",
+              str(options_.host, ":", options_.port), std::strerror(errno));
+    port_ = options_.port;
+  }
+  relay_->start();
+}
+
+ControlServer::~ControlServer() { stop(); }
+
+std::string ControlServer::codes_file() const {
+  if (options_.sender != "file") return "";
+  return (std::filesystem::path(options_.data_dir) / "login-codes.txt").string();
+}
+
+void ControlServer::run() { http_->listen_after_bind(); }
+
+void ControlServer::start() {
+  thread_ = std::thread([this] { run(); });
+  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void ControlServer::stop() {
+  hub_.close();
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+  if (relay_) relay_->stop();
+}
+
+}  // namespace dec::control
