@@ -3,6 +3,7 @@
 // rounded from it and the moves keep every source's samples, and make_plan
 // on a fleet returns a plan whose bound lies below it.
 #include "dec/planner/fleet.h"
+#include "dec/planner/fleet_search.h"
 
 #include <gtest/gtest.h>
 
@@ -75,6 +76,47 @@ TEST(Fleet, RoundedPlansAgreeWithTheReferenceEvaluation) {
     if (!testing::reference_time(c.instance, r.rounded, &ref)) continue;
     EXPECT_NEAR(ev.iteration_s, ref, 1e-9 * std::max(1.0, ref));
   }
+}
+
+// The search over sync levels: its bound (the least over intervals of the
+// LP within each) never exceeds the enumerated optimum, and its plan fits
+// and is no faster than the optimum.
+TEST(Fleet, SyncLevelBoundNeverExceedsTheExhaustiveOptimum) {
+  auto solver = make_cbc_solver();
+  SolveOptions lp;
+  int checked = 0, tighter = 0, planned = 0;
+  for (int i = 0; i < 120; ++i) {
+    SCOPED_TRACE(::testing::Message() << "instance " << i);
+    const auto c = case_for(i);
+    const Instance& in = c.instance;
+    const auto ref = testing::exhaustive_optimum(in);
+    FleetSearchOptions o;
+    o.seconds = 30;  // never reached: max_lps ends the search
+    o.moves_share = 0;
+    o.target_gap = 0;
+    o.max_lps = 9;
+    const FleetSearchResult r = fleet_search(in, *solver, lp, {}, o);
+    if (!ref.feasible) {
+      EXPECT_TRUE(r.infeasible || r.best.empty());
+      continue;
+    }
+    ++checked;
+    ASSERT_FALSE(r.infeasible);
+    ASSERT_TRUE(std::isfinite(r.bound)) << r.note;
+    EXPECT_LE(r.bound, ref.best_s * (1 + 1e-9)) << "bound " << r.bound << " optimum " << ref.best_s << ": " << r.note;
+    const FleetLp plain = solve_fleet_lp(in, *solver, lp);
+    tighter += r.bound > plain.bound * (1 + 1e-6);
+    if (r.best.empty()) continue;  // no rounding fitted memory
+    ++planned;
+    const Evaluation ev = evaluate(in, r.best);
+    EXPECT_TRUE(ev.fits);
+    EXPECT_GE(ev.iteration_s, ref.best_s * (1 - 1e-9));
+    EXPECT_GE(ev.iteration_s, r.bound * (1 - 1e-9));
+  }
+  std::printf("[ info ] %d feasible instances, %d planned; the sync levels raised the LP's bound on %d\n", checked,
+              planned, tighter);
+  EXPECT_GT(checked, 40);
+  EXPECT_GT(planned, checked / 2);
 }
 
 TEST(Fleet, MakePlanOnAFleetReportsABoundBelowThePlan) {

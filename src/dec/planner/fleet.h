@@ -74,4 +74,13 @@ Structure repair_own_sync(const Instance& in, const Structure& s);
 // faster, until `seconds` of wall clock have passed. `s` must fit memory.
 Structure improve_by_moves(const Instance& in, Structure s, double seconds);
 
+// `in` with every path's per-sample times at their least over the rows any
+// plan can give it (1..n_d samples of its source, rows.h): every plan's time
+// at its own rows is at least its time here, since evaluate() never falls
+// when a per-sample time rises (each term adds a node's load, which holds M
+// times its stage, and takes off at most M - 1 of its shorter half). So a
+// bound on this instance bounds every plan at its own rows. Without rows
+// tables: `in`.
+Instance lowest_costs(const Instance& in);
+
 }  // namespace dec::planner
