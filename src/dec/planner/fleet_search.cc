@@ -82,7 +82,8 @@ class LevelSearch {
     double covered = 0;
     auto uncovered = [&] { return covered < std::min(best_s_ * (1 - o_.target_gap), top); };
     while ((open.empty() || uncovered()) && solved_ < o_.max_lps && lp_seconds(keep_for_plan) > 0.1) {
-      const double width = std::max(1e-9, 0.25 * (std::isfinite(best_s_) ? best_s_ : top));
+      // The first, an eighth: the incumbent is often a baseline several times slower.
+      const double width = std::max(1e-9, (open.empty() ? 0.125 : 0.25) * (std::isfinite(best_s_) ? best_s_ : top));
       Interval iv{covered, std::min(covered + width, top), -kInf};
       if (top - iv.hi < 1e-9 * top) iv.hi = top;
       if (!solve(iv, lp_seconds(keep_for_plan))) break;

@@ -375,7 +375,8 @@ bool same_rows(const Instance& a, const Instance& b) {
 // costs any rows give (fleet.h lowest_costs), whose bound holds for every
 // plan at its own rows; the plan is told at its own.
 Plan fleet_at_any_rows(const Instance& in, const PlannerOptions& options) {
-  Search search(lowest_costs(in), options);
+  const Instance lowest = lowest_costs(in);  // Search keeps a reference
+  Search search(lowest, options);
   const Plan found = search.run();
   Structure s = search.best();
   std::string method = found.solver->method + ", at its own rows";
