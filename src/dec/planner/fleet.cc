@@ -31,6 +31,9 @@ struct Config {
   int index = 0;               // the path's position in its source's list
   std::vector<int> cuts;
   std::vector<double> wait;    // per node of the path, then per hop: least wait (0: no term)
+  // Per resource as `wait`: the least wait per sample over 1..n samples,
+  // min_b wait(b) / b (0: no term).
+  std::vector<double> rate;
 };
 
 // Every configuration of source `src`.
@@ -41,7 +44,7 @@ std::vector<Config> configs_of(const Instance& in, int src) {
     std::vector<std::vector<int>> cuts;
     std::vector<int> cur;
     cut_vectors(in.paths[paths[i]].hops(), in.num_blocks(), cur, &cuts);
-    for (auto& c : cuts) out.push_back({paths[i], static_cast<int>(i), std::move(c), {}});
+    for (auto& c : cuts) out.push_back({paths[i], static_cast<int>(i), std::move(c), {}, {}});
   }
   return out;
 }
@@ -94,6 +97,7 @@ void add_waits(const Instance& in, int src, std::vector<Config>* configs) {
   for (Config& c : *configs) {
     const PathData& path = in.paths[c.path];
     c.wait.assign(path.nodes.size() + path.links.size(), n > 0 ? kInf : 0);
+    c.rate = c.wait;
   }
   for (int64_t b = 1; b <= n; ++b) {
     const Instance sub = route_instance(in, src, b);
@@ -111,7 +115,10 @@ void add_waits(const Instance& in, int src, std::vector<Config>* configs) {
         const size_t r = term.is_link ? nodes + term.resource : term.resource;
         wait[r] = std::max(wait[r], term.total() - term.load_s);
       }
-      for (size_t r = 0; r < wait.size(); ++r) c.wait[r] = std::min(c.wait[r], wait[r]);
+      for (size_t r = 0; r < wait.size(); ++r) {
+        c.wait[r] = std::min(c.wait[r], wait[r]);
+        c.rate[r] = std::min(c.rate[r], wait[r] / static_cast<double>(b));
+      }
     }
   }
 }
@@ -138,6 +145,30 @@ double own_sync_s(const Instance& in, int d, int c) {
   double bytes = 0;
   for (int l = 0; l < c; ++l) bytes += in.sync_bytes(l);
   return bytes / in.links[longest.links[0]].bytes_per_s;
+}
+
+// The largest gradient sync that configuration `c` alone causes on a link
+// of its source's route: the blocks it runs below the link, on a link whose
+// subtree some route avoids (held_outside). Every plan that uses `c` syncs
+// at least that much over that link.
+double config_sync_s(const Instance& in, const Config& c, const std::vector<char>& outside) {
+  const PathData& path = in.paths[c.path];
+  const std::vector<int>& route = in.paths[in.sources[path.source].paths.back()].links;
+  const PathChoice choice{1, c.cuts};
+  std::vector<char> runs(in.num_blocks(), 0);  // blocks run on nodes[0..h]
+  double most = 0;
+  for (size_t h = 0; h < route.size(); ++h) {
+    if (h < path.nodes.size()) {
+      auto [begin, end] = node_range(in, c.path, choice, static_cast<int>(h));
+      for (int l = begin; l < end; ++l) runs[l] = 1;
+    }
+    if (!outside[route[h]]) continue;
+    double bytes = 0;
+    for (int l = 0; l < in.num_blocks(); ++l)
+      if (runs[l]) bytes += in.sync_bytes(l);
+    most = std::max(most, bytes / in.links[route[h]].bytes_per_s);
+  }
+  return most;
 }
 
 class LpBuilder {
@@ -175,15 +206,13 @@ class LpBuilder {
     const SourceData& src = in_.sources[d];
     const double n = static_cast<double>(src.samples);
     configs.push_back(configs_of(in_, d));
-    if (std::isfinite(cap_) && !route_links(d).empty() && outside[route_links(d)[0]]) {
-      // Only the configurations whose blocks on the source's node keep its
-      // link's sync within the cap (a first cut of 0 always does).
+    if (std::isfinite(cap_)) {
+      // Only the configurations whose blocks below each link of the route
+      // keep that link's sync within the cap (a link whose subtree some
+      // route avoids syncs every block held below it, held_outside).
       auto& all = configs.back();
       all.erase(std::remove_if(all.begin(), all.end(),
-                               [&](const Config& c) {
-                                 const int held = c.index == 0 ? in_.num_blocks() : c.cuts[0];
-                                 return own_sync_s(in_, d, held) > cap_;
-                               }),
+                               [&](const Config& c) { return config_sync_s(in_, c, outside) > cap_; }),
                 all.end());
     }
     add_waits(in_, d, &configs.back());
@@ -192,6 +221,8 @@ class LpBuilder {
     // Per (node, block) and (link, block): the source's samples running it there / below.
     std::map<std::pair<int, int>, LinExpr> on_node, below_link;
     std::map<int, LinExpr> weighted;  // per resource id (node k, or N + link e): sum x w / n
+    // Per (path, resource id): sum over the path's configurations of x * rate.
+    std::map<std::pair<int, int>, LinExpr> on_path;
     const int N = static_cast<int>(in_.nodes.size());
     const std::vector<int>& route = in_.paths[src.paths.back()].links;
     for (const Config& c : configs.back()) {
@@ -215,6 +246,7 @@ class LpBuilder {
         node_sum_[k].add(v, step);
         mem_[k].add(v, saved);
         if (c.wait[j] > 0) weighted[k].add(v, c.wait[j] / n);
+        if (c.rate[j] > 0) on_path[{c.path, k}].add(v, c.rate[j]);
       }
       for (int h = 0; h < path.hops(); ++h) {
         const int e = path.links[h];
@@ -227,6 +259,7 @@ class LpBuilder {
         }
         const size_t r = path.nodes.size() + h;
         if (c.wait[r] > 0) weighted[N + e].add(v, c.wait[r] / n);
+        if (c.rate[r] > 0) on_path[{c.path, N + e}].add(v, c.rate[r]);
       }
     }
     lp_.add_eq(str("samples", d), sum, n);
@@ -246,6 +279,7 @@ class LpBuilder {
       lp_.add_ge(str("sync", d, "_", el.first, "_", el.second), LinExpr::var(s) - (1 / n) * e, 0);
     }
     for (auto& [r, e] : weighted) path_terms_.push_back({r, std::move(e)});
+    for (auto& [pr, e] : on_path) path_terms_.push_back({pr.second, std::move(e)});
   }
 
   int load_var(int r) {
@@ -302,29 +336,87 @@ class LpBuilder {
   std::vector<std::pair<int, LinExpr>> path_terms_;
 };
 
-// Per source: its samples on each path (largest remainder of the LP's), each
-// path with the cuts of its configuration that carries the most.
+// A configuration whose source sends its samples raw (first cut 0) runs
+// the same work on a neighbouring path: one hop longer with its new last
+// node running only the last block, or one hop shorter when its last node
+// runs only the last block. The source's link carries the same raw bytes
+// (prefetched either way); the rest differs by the last block (the
+// smallest, in CNN-like chains) and one hop of its output. Returns false
+// when there is none.
+bool raw_neighbour(const Instance& in, int src, int index, const std::vector<int>& cuts, int* to,
+                   std::vector<int>* to_cuts) {
+  const auto& paths = in.sources[src].paths;
+  const int L = in.num_blocks();
+  if (cuts.empty() || cuts[0] != 0) return false;
+  if (index + 1 < static_cast<int>(paths.size())) {
+    *to = index + 1;
+    *to_cuts = cuts;
+    to_cuts->push_back(L - 1);
+    return true;
+  }
+  if (cuts.size() >= 2 && cuts.back() == L - 1) {
+    *to = index - 1;
+    *to_cuts = std::vector<int>(cuts.begin(), cuts.end() - 1);
+    return true;
+  }
+  return false;
+}
+
+// Per source: its samples on each path (largest remainder of the LP's). A
+// path runs one cut vector, and the LP often splits a source's samples over
+// several of one path (some raw to the edge, some cut after the source's
+// blocks): the configurations, most samples first, take their path; when it
+// is taken and one of the two sends raw samples, that one moves to a free
+// neighbouring path (raw_neighbour); otherwise it joins the path's cuts.
 Structure round_lp(const Instance& in, const LpBuilder& b, const std::vector<double>& values) {
   Structure s(in.paths.size());
   for (size_t p = 0; p < in.paths.size(); ++p) s[p].cuts.assign(in.paths[p].hops(), 0);
   for (size_t d = 0; d < in.sources.size(); ++d) {
     const SourceData& src = in.sources[d];
-    std::vector<double> on(src.paths.size(), 0), most(src.paths.size(), -1);
+    const int di = static_cast<int>(d);
+    std::vector<std::pair<double, int>> order;  // (-samples, configuration)
     for (size_t i = 0; i < b.configs[d].size(); ++i) {
+      const double v = values[b.x[d][i]];
+      if (v > 1e-9) order.push_back({-v, static_cast<int>(i)});
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<double> on(src.paths.size(), 0);
+    std::vector<char> taken(src.paths.size(), 0);
+    std::vector<std::vector<int>> cuts(src.paths.size());
+    for (const auto& [minus_v, i] : order) {
       const Config& c = b.configs[d][i];
-      const double v = std::max(0.0, values[b.x[d][i]]);
-      on[c.index] += v;
-      if (v > most[c.index]) {
-        most[c.index] = v;
-        s[c.path].cuts = c.cuts;
+      int at = c.index, to = -1;
+      std::vector<int> to_cuts;
+      if (taken[at]) {
+        if (raw_neighbour(in, di, at, c.cuts, &to, &to_cuts) && !taken[to]) {
+          at = to;  // this one moves
+        } else if (raw_neighbour(in, di, at, cuts[at], &to, &to_cuts) && !taken[to]) {
+          taken[to] = 1;  // the one there moves
+          on[to] = on[at];
+          cuts[to] = to_cuts;
+          taken[at] = 0;
+          on[at] = 0;
+          to_cuts = c.cuts;
+        } else {
+          on[at] -= minus_v;  // joins the cuts there
+          continue;
+        }
+      } else {
+        to_cuts = c.cuts;
       }
+      taken[at] = 1;
+      on[at] -= minus_v;
+      cuts[at] = to_cuts;
     }
     double total = 0;
     for (double v : on) total += v;
     if (src.samples == 0 || total <= 0) continue;
     for (double& v : on) v /= total;
     const std::vector<int64_t> counts = apportion(src.samples, on);
-    for (size_t i = 0; i < src.paths.size(); ++i) s[src.paths[i]].samples = counts[i];
+    for (size_t i = 0; i < src.paths.size(); ++i) {
+      s[src.paths[i]].samples = counts[i];
+      if (taken[i]) s[src.paths[i]].cuts = cuts[i];
+    }
   }
   return s;
 }
@@ -371,15 +463,17 @@ FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& l
 namespace {
 
 // `s` with every source's own node holding no more blocks than keep its
-// sync within theta: a path's first cut comes down, and the samples of a
-// path that ends at the source move to the next path, cut there.
-Structure cap_own_sync(const Instance& in, Structure s, double theta, const std::vector<char>& outside) {
+// sync within theta: a path's first cut comes down (to 0 with `raw`: the
+// source then sends its samples raw, the lightest load on its link), and
+// the samples of a path that ends at the source move to the next path, cut there.
+Structure cap_own_sync(const Instance& in, Structure s, double theta, const std::vector<char>& outside, bool raw) {
   for (size_t d = 0; d < in.sources.size(); ++d) {
     const SourceData& src = in.sources[d];
     const PathData& longest = in.paths[src.paths.back()];
     if (longest.links.empty() || !outside[longest.links[0]]) continue;
     int cap = 0;
     while (cap < in.num_blocks() && own_sync_s(in, static_cast<int>(d), cap + 1) <= theta) ++cap;
+    if (raw && cap < in.num_blocks()) cap = 0;
     for (size_t i = 0; i < src.paths.size(); ++i) {
       PathChoice& c = s[src.paths[i]];
       if (c.samples == 0) continue;
@@ -428,52 +522,158 @@ Structure repair_own_sync(const Instance& in, const Structure& s) {
   std::vector<double> thresholds{0};
   for (double t = most; t > most * 1e-4; t /= std::sqrt(2.0)) thresholds.push_back(t);
   for (double t : thresholds) {
-    Structure c = cap_own_sync(in, s, t, outside);
-    const Evaluation e = evaluate(in, c);
-    if (e.fits && e.iteration_s < best_s) {
-      best_s = e.iteration_s;
-      best = std::move(c);
+    for (bool raw : {false, true}) {
+      Structure c = cap_own_sync(in, s, t, outside, raw);
+      const Evaluation e = evaluate(in, c);
+      if (e.fits && e.iteration_s < best_s) {
+        best_s = e.iteration_s;
+        best = std::move(c);
+      }
     }
   }
   return best;
 }
+
+Instance lowest_costs(const Instance& in) {
+  Instance out = in;
+  if (!in.has_rows_tables()) return out;
+  const int L = in.num_blocks();
+  auto units = [](const std::vector<BlockData::AtRows>& t, double rows, bool backward) {
+    return profile::cost_at_rows(
+        t, rows, [](const BlockData::AtRows& a) { return a.rows; },
+        [backward](const BlockData::AtRows& a) { return backward ? a.bwd : a.fwd; });
+  };
+  for (PathData& path : out.paths) {
+    const int64_t n = in.sources[path.source].samples;
+    path.fwd_scale.assign(L, 1);
+    path.bwd_scale.assign(L, 1);
+    for (int l = 0; l < L; ++l) {
+      const auto& t = in.blocks[l].by_rows;
+      if (t.empty() || n == 0) continue;
+      for (bool backward : {false, true}) {
+        double least = kInf;
+        // rows.cc at_rows: b samples in min(M, b) micro-batches of floor or ceil b / M rows.
+        for (int64_t b = 1; b <= n; ++b) {
+          const int64_t m = std::min<int64_t>(in.micro_batches, b), q = b / m, big = b % m;
+          const double u = static_cast<double>(big) * units(t, static_cast<double>(q + 1), backward) +
+                           static_cast<double>(m - big) * units(t, static_cast<double>(q), backward);
+          least = std::min(least, u / static_cast<double>(b));
+        }
+        (backward ? path.bwd_scale : path.fwd_scale)[l] = least;
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// A plan's time and how far its resources' largest terms reach into the
+// band (1 - kBand) T..T: of two plans equally fast, the one with less there
+// is closer to a faster one (several resources often share the largest
+// term, and no single move lowers them all).
+constexpr double kBand = 0.02;
+
+struct Score {
+  double time = kInf, excess = kInf;
+  bool better_than(const Score& o) const {
+    if (time < o.time * (1 - 1e-9)) return true;
+    return time <= o.time * (1 + 1e-12) && excess < o.excess * (1 - 1e-9) - 1e-15;
+  }
+};
+
+// The resources whose largest term lies in the band: node k as k, link e as N + e.
+Score score_of(const Instance& in, const Structure& s, std::vector<int>* band) {
+  std::vector<TimeTerm> terms;
+  const Evaluation ev = evaluate(in, s, &terms);
+  if (!ev.fits) return {};
+  const int N = static_cast<int>(in.nodes.size());
+  std::vector<double> top(in.nodes.size() + in.links.size(), 0);
+  for (const TimeTerm& t : terms) {
+    double& x = top[t.is_link ? N + t.resource : t.resource];
+    x = std::max(x, t.total());
+  }
+  Score out{ev.iteration_s, 0};
+  const double floor = (1 - kBand) * ev.iteration_s;
+  if (band) band->clear();
+  for (size_t r = 0; r < top.size(); ++r) {
+    if (top[r] <= floor) continue;
+    out.excess += top[r] - floor;
+    if (band) band->push_back(static_cast<int>(r));
+  }
+  // The largest sync adds to every node's load: its link is in the band too.
+  if (band && ev.critical.after_sync_link >= 0) band->push_back(N + ev.critical.after_sync_link);
+  return out;
+}
+
+// Samples of source d on paths that use one of the resources in `band`
+// (or whose node lies below a link in it).
+int64_t samples_on(const Instance& in, const Structure& s, int d, const std::vector<char>& in_band) {
+  const int N = static_cast<int>(in.nodes.size());
+  int64_t on = 0;
+  for (int p : in.sources[d].paths) {
+    if (s[p].samples == 0) continue;
+    const PathData& path = in.paths[p];
+    bool uses = false;
+    for (int k : path.nodes) uses = uses || in_band[k];
+    for (int e : in.paths[in.sources[d].paths.back()].links) uses = uses || in_band[N + e];
+    if (uses) on += s[p].samples;
+  }
+  return on;
+}
+
+// The group move no single move makes: every source whose own link syncs
+// more than just below the plan's largest own sync gives up its blocks
+// there (cap_own_sync, raw or cut lower), at thresholds 3%, 6%, .. 30%
+// below it. Keeps the first that scores better.
+bool lower_own_sync(const Instance& in, Structure* s, Score* score, std::vector<int>* band) {
+  const std::vector<char> outside = held_outside(in);
+  const double most = max_own_sync_s(in, *s);
+  for (int k = 1; k <= 10 && most > 0; ++k) {
+    for (bool raw : {true, false}) {
+      Structure t = cap_own_sync(in, *s, most * (1 - 0.03 * k), outside, raw);
+      std::vector<int> t_band;
+      const Score e = score_of(in, t, &t_band);
+      if (e.better_than(*score)) {
+        *s = std::move(t);
+        *score = e;
+        *band = std::move(t_band);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 Structure improve_by_moves(const Instance& in, Structure s, double seconds) {
   const auto t0 = Clock::now();
   auto left = [&] { return seconds - std::chrono::duration<double>(Clock::now() - t0).count(); };
   std::vector<std::vector<Config>> configs;
   for (size_t d = 0; d < in.sources.size(); ++d) configs.push_back(configs_of(in, static_cast<int>(d)));
-  Evaluation ev = evaluate(in, s);
-  DEC_ASSERT(ev.fits, "the plan to improve does not fit memory");
+  std::vector<int> band;
+  Score score = score_of(in, s, &band);
+  DEC_ASSERT(std::isfinite(score.time), "the plan to improve does not fit memory");
   bool moved = true;
   while (moved && left() > 0) {
     moved = false;
-    // The sources whose paths use the resource that sets the time, most samples first.
-    const TimeTerm c = ev.critical;
+    // The sources whose paths use a resource in the band, most samples there first.
+    std::vector<char> in_band(in.nodes.size() + in.links.size(), 0);
+    for (int r : band) in_band[r] = 1;
     std::vector<std::pair<int64_t, int>> order;
     for (size_t d = 0; d < in.sources.size(); ++d) {
-      int64_t on = 0;
-      for (int p : in.sources[d].paths) {
-        if (s[p].samples == 0) continue;
-        const PathData& path = in.paths[p];
-        const auto& used = c.is_link ? path.links : path.nodes;
-        const bool sync_link = c.after_sync_link >= 0 && in.below[c.after_sync_link][path.nodes[0]];
-        if (std::find(used.begin(), used.end(), c.resource) != used.end() || sync_link) on += s[p].samples;
-      }
+      const int64_t on = samples_on(in, s, static_cast<int>(d), in_band);
       if (on > 0) order.push_back({-on, static_cast<int>(d)});
     }
     std::sort(order.begin(), order.end());
     for (const auto& [_, d] : order) {
       if (left() <= 0) break;
       const std::vector<int>& paths = in.sources[d].paths;
-      // The path of d that carries the most samples over the critical resource.
+      // The path of d that carries the most samples.
       int from = -1;
-      for (int p : paths) {
-        const PathData& path = in.paths[p];
-        const auto& used = c.is_link ? path.links : path.nodes;
-        const bool on = std::find(used.begin(), used.end(), c.resource) != used.end() || c.after_sync_link >= 0;
-        if (on && s[p].samples > 0 && (from < 0 || s[p].samples > s[from].samples)) from = p;
-      }
+      for (int p : paths)
+        if (s[p].samples > 0 && (from < 0 || s[p].samples > s[from].samples)) from = p;
       for (const Config& cfg : configs[d]) {
         // All of d's samples onto cfg, or a part of `from`'s (halves down to one).
         std::vector<int64_t> amounts{-1};
@@ -490,10 +690,13 @@ Structure improve_by_moves(const Instance& in, Structure s, double seconds) {
             t[cfg.path].samples += k;
             t[cfg.path].cuts = cfg.cuts;
           }
-          const Evaluation e = evaluate(in, t);
-          if (e.fits && e.iteration_s < ev.iteration_s * (1 - 1e-9)) {
+          if (t == s) continue;
+          std::vector<int> t_band;
+          const Score e = score_of(in, t, &t_band);
+          if (e.better_than(score)) {
             s = std::move(t);
-            ev = e;
+            score = e;
+            band = std::move(t_band);
             moved = true;
             break;
           }
@@ -502,6 +705,7 @@ Structure improve_by_moves(const Instance& in, Structure s, double seconds) {
       }
       if (moved) break;
     }
+    if (!moved && left() > 0) moved = lower_own_sync(in, &s, &score, &band);
   }
   return s;
 }

@@ -17,7 +17,10 @@
 //   - path terms: T >= load(r) + sum_q x[d][q] / n_d * w(q, r), where w(q, r)
 //     is the least wait (term minus load) of configuration q on resource r
 //     over 1..n_d samples: the used configurations' weighted mean of their
-//     waits is at most their largest;
+//     waits is at most their largest; and per path p of d, T >= load(r) +
+//     sum_{q on p} x[d][q] * u(q, r), where u(q, r) is the least of q's wait
+//     over b samples divided by b: a plan runs one cut vector on p, and its
+//     wait at b samples is at least b u;
 //   - memory: fractional holding and activations within each cap.
 // Its optimum is a lower bound on evaluate() of every plan of the instance.
 #pragma once
@@ -51,10 +54,12 @@ struct FleetLp {
 };
 
 // Solves the configuration LP within `lp_options.time_limit_s`. With a finite
-// `own_sync_cap`, only configurations whose blocks on the source's own node
-// keep that node's link sync within the cap take part: its value then bounds
-// only such plans, and its rounding cannot pay a large sync for a few
-// samples. Infinity: every configuration (a bound on every plan).
+// `own_sync_cap`, only configurations whose blocks below each link of their
+// source's route keep that link's sync within the cap take part, and
+// `min_sync` is the least largest sync: its value then bounds only the plans
+// whose largest sync lies in [min_sync, own_sync_cap] (fleet_search.h), and
+// its rounding cannot pay a large sync for a few samples. Infinity and 0:
+// every configuration (a bound on every plan).
 FleetLp solve_fleet_lp(const Instance& in, Solver& solver, const SolveOptions& lp_options,
                        double own_sync_cap = kInf, double min_sync = 0);
 
@@ -70,8 +75,20 @@ double max_own_sync_s(const Instance& in, const Structure& s);
 Structure repair_own_sync(const Instance& in, const Structure& s);
 
 // Improves `s` by moving one source at a time onto one configuration (the
-// sources on the resource that sets the time first) while it makes the plan
-// faster, until `seconds` of wall clock have passed. `s` must fit memory.
+// sources on the resources whose terms come within 2% of the time first)
+// while it makes the plan faster, or as fast with less of its terms in
+// that band; when no such move is left, by capping the devices' own sync
+// just below its largest (all such devices at once), until `seconds` of
+// wall clock have passed. `s` must fit memory.
 Structure improve_by_moves(const Instance& in, Structure s, double seconds);
+
+// `in` with every path's per-sample times at their least over the rows any
+// plan can give it (1..n_d samples of its source, rows.h): every plan's time
+// at its own rows is at least its time here, since evaluate() never falls
+// when a per-sample time rises (each term adds a node's load, which holds M
+// times its stage, and takes off at most M - 1 of its shorter half). So a
+// bound on this instance bounds every plan at its own rows. Without rows
+// tables: `in`.
+Instance lowest_costs(const Instance& in);
 
 }  // namespace dec::planner

@@ -11,6 +11,7 @@
 #include "dec/planner/describe.h"
 #include "dec/planner/explain.h"
 #include "dec/planner/fleet.h"
+#include "dec/planner/fleet_search.h"
 #include "dec/planner/formulation.h"
 #include "dec/planner/rows.h"
 #include "dec/planner/simpler.h"
@@ -149,28 +150,16 @@ class Search {
   }
 
   // Fleet scale (fleet.h): no formulation of the whole instance is built.
-  // The configuration LP bounds every plan and gives one, moves of one
-  // source at a time improve the best, each within the time left.
+  // The configuration LP over sync levels bounds every plan and gives plans,
+  // moves of one source at a time improve the best (fleet_search.h).
   Plan fleet(const std::vector<Baseline>& baselines) {
-    SolveOptions lo = base_;
-    lo.time_limit_s = 0.4 * left() - kIsolationGrace;
-    FleetLp lp;
-    if (lo.time_limit_s > 0.1) lp = solve_fleet_lp(in_, *fleet_solver_, lo);
-    if (!lp.rounded.empty()) {
-      consider(lp.rounded, "configuration LP, rounded");
-      consider(repair_own_sync(in_, lp.rounded), "configuration LP, rounded, devices' own sync capped");
-      // Again with only the configurations whose own sync stays within
-      // that of the best plan: a rounding that keeps it.
-      lo.time_limit_s = 0.6 * left() - kIsolationGrace;
-      if (lo.time_limit_s > 0.1 && !best_.empty()) {
-        const FleetLp capped = solve_fleet_lp(in_, *fleet_solver_, lo, max_own_sync_s(in_, best_) * (1 + 1e-9));
-        if (!capped.rounded.empty()) {
-          consider(capped.rounded, "configuration LP within the devices' own sync, rounded");
-          consider(repair_own_sync(in_, capped.rounded), "configuration LP within the devices' own sync, rounded, capped");
-        }
-      }
-    }
-    if (best_.empty() && lp.infeasible) {
+    FleetSearchOptions fo;
+    fo.seconds = left() - 0.02 * o_.time_limit_s;
+    fo.grace_s = kIsolationGrace;
+    FleetSearchResult fs;
+    if (fo.seconds > 0.1) fs = fleet_search(in_, *fleet_solver_, base_, best_, fo);
+    if (!fs.best.empty()) consider(fs.best, fs.method);
+    if (best_.empty() && fs.infeasible) {
       SolveOptions eo = base_;
       eo.time_limit_s = std::max(0.1, left() - kIsolationGrace);
       const Infeasibility why = explain_infeasible(in_, *solver_, eo);
@@ -178,20 +167,18 @@ class Search {
     }
     if (best_.empty())
       throw Timeout("no plan found", "planner",
-                    str("no baseline fits memory and the configuration LP found none (", lp.note,
+                    str("no baseline fits memory and the configuration LP found none (", fs.note,
                         "); try a longer --time-limit"));
-    if (left() > 0.02 * o_.time_limit_s) consider(improve_by_moves(in_, best_, left() - 0.02 * o_.time_limit_s),
-                                                  method_ + ", improved by moving sources one at a time");
     Plan plan = describe(in_, best_, "dec");
     SolverReport rep;
     rep.objective = best_s_;
     rep.fastest_s = best_s_;  // no tie-breaking pass here: each of its moves evaluates the whole fleet (simpler.h)
     rep.seconds = elapsed();
     rep.method = method_;
-    rep.bound = std::min(lp.bound, best_s_);
+    rep.bound = std::min(fs.bound, best_s_);
     rep.gap = std::isfinite(rep.bound) ? std::max(0.0, (best_s_ - rep.bound) / best_s_) : kInf;
     rep.status = rep.gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
-    rep.bound_method = std::isfinite(lp.bound) ? lp.note : str("none: ", lp.note.empty() ? "no time for the LP" : lp.note);
+    rep.bound_method = std::isfinite(fs.bound) ? fs.note : (fs.note.empty() ? "none: no time for the LP" : fs.note);
     plan.solver = rep;
     add_baselines(baselines, &plan);
     return plan;
@@ -384,6 +371,38 @@ bool same_rows(const Instance& a, const Instance& b) {
   return true;
 }
 
+// At fleet scale with costs by rows: one search on the least per-sample
+// costs any rows give (fleet.h lowest_costs), whose bound holds for every
+// plan at its own rows; the plan is told at its own.
+Plan fleet_at_any_rows(const Instance& in, const PlannerOptions& options) {
+  const Instance lowest = lowest_costs(in);  // Search keeps a reference
+  Search search(lowest, options);
+  const Plan found = search.run();
+  Structure s = search.best();
+  std::string method = found.solver->method + ", at its own rows";
+  // A baseline faster at its own rows than the plan replaces it; the bound holds for it too.
+  for (const Plan& b : found.baselines) {
+    if (!b.feasible) continue;
+    const Structure bs = structure_of(in, b);
+    const Evaluation e = evaluate_at_rows(in, bs);
+    if (e.fits && e.iteration_s < evaluate_at_rows(in, s).iteration_s * (1 - 1e-9)) {
+      s = bs;
+      method = str("baseline ", b.kind, ", at its own rows");
+    }
+  }
+  Plan plan = describe(at_rows(in, s), s, found.kind);
+  plan.baselines = found.baselines;
+  SolverReport rep = *found.solver;
+  rep.objective = rep.fastest_s = plan.prediction.iteration_s;
+  rep.method = method;
+  rep.bound = std::min(rep.bound, rep.objective);
+  rep.gap = std::isfinite(rep.bound) ? std::max(0.0, (rep.objective - rep.bound) / rep.objective) : kInf;
+  rep.status = rep.gap <= kOptimalGap ? "optimal" : (std::isfinite(rep.bound) ? "time_limit" : "heuristic");
+  rep.bound_method += "; at the least per-sample costs any rows give (a bound at every plan's own rows)";
+  plan.solver = rep;
+  return plan;
+}
+
 }  // namespace
 
 Plan make_plan(const Instance& in, const PlannerOptions& options) {
@@ -393,6 +412,7 @@ Plan make_plan(const Instance& in, const PlannerOptions& options) {
   // (rows.h). Solve at the profile's micro-batch, then at the rows of the plan
   // found, until the plan's rows stay; keep the fastest plan at its own rows.
   const bool rows_matter = in.has_rows_tables();
+  if (rows_matter && fleet_scale(in)) return fleet_at_any_rows(in, options);
   PlannerOptions round_options = options;
   if (rows_matter) round_options.time_limit_s = options.time_limit_s / kRowsRounds;
   Instance at = in;

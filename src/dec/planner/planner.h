@@ -11,8 +11,9 @@
 //      time limit: it improves the plan and proves a lower bound.
 // The reported bound is CBC's best bound on the full MILP, valid for every
 // plan; the gap is (plan - bound) / plan. At fleet scale (fleet.h
-// fleet_scale) no whole-instance MILP is built: the configuration LP gives
-// the bound and a plan, which moves of one source at a time improve.
+// fleet_scale) no whole-instance MILP is built: configuration LPs over
+// intervals of the plan's largest gradient sync (fleet_search.h) give the
+// bound and plans, which moves of sources improve.
 #pragma once
 
 #include <functional>
