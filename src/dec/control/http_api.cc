@@ -3,7 +3,6 @@
 #include <httplib.h>
 
 #include <cstdlib>
-#include <regex>
 
 #include "dec/control/api_error.h"
 #include "dec/control/json_fields.h"
@@ -171,9 +170,9 @@ void HttpApi::handle(const Route& route, const httplib::Request& req, httplib::R
     if (e.status() == 429) res.set_header("Retry-After", "60");
     if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
     answer(res, e.status(), error_body(e.code(), e.message(), e.field()));
-  } catch (const DbConflict& e) {
+  } catch (const DbConflict&) {
     answer(res, 409, error_body("conflict", "the change conflicts with existing data"));
-  } catch (const DbError& e) {
+  } catch (const DbError&) {
     answer(res, 503, error_body("unavailable", "the database is unavailable; retry later"));
   } catch (const json::exception& e) {
     answer(res, 422, error_body("invalid", e.what()));

@@ -1,7 +1,8 @@
 // The routes of API v1: each parses its call, asks Control or Auth, answers JSON.
 #include <httplib.h>
 
-#include <chrono>
+#include <cerrno>
+#include <cstdint>
 
 #include "dec/control/api_error.h"
 #include "dec/control/http_api.h"
