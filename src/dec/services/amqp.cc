@@ -426,8 +426,9 @@ OutboxRelay::OutboxRelay(AmqpPublisher& publisher, OutboxSource& source, OutboxR
 size_t OutboxRelay::relay_once() {
   std::vector<AmqpMessage> batch = source_.fetch_unsent(options_.batch);
   if (batch.empty()) return 0;
-  publisher_.publish(batch);  // throws: nothing is marked, the batch goes again later
   published_ += batch.size();
+  publisher_.publish(batch);  // throws: nothing is marked, the batch goes again later
+  confirmed_ += batch.size();
   std::vector<std::string> ids;
   ids.reserve(batch.size());
   for (const auto& m : batch) ids.push_back(m.id);

@@ -213,13 +213,15 @@ class OutboxRelay {
   // Relays one batch; returns how many messages were confirmed and marked
   // (0: nothing to send). Errors of the publisher propagate (nothing marked).
   size_t relay_once();
-  uint64_t published() const { return published_; }  // including batches published again
+  uint64_t published() const { return published_; }  // handed to the broker, batches published again included
+  uint64_t confirmed() const { return confirmed_; }  // confirmed by the broker (and marked sent)
 
  private:
   AmqpPublisher& publisher_;
   OutboxSource& source_;
   OutboxRelayOptions options_;
   uint64_t published_ = 0;
+  uint64_t confirmed_ = 0;
 };
 
 }  // namespace dec::services
