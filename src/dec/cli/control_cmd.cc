@@ -1,0 +1,125 @@
+// `dec control`: the fleet control plane (docs/control.md): an HTTP/JSON API
+// over SQLite (embedded) or PostgreSQL, until SIGTERM or SIGINT.
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+
+#include "dec/control/server.h"
+#include "dec/core/error.h"
+
+namespace dec::cli {
+
+namespace {
+
+int g_stop_pipe[2] = {-1, -1};
+volatile sig_atomic_t g_stop_signal = 0;
+
+void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  char c = 1;
+  ssize_t ignored = ::write(g_stop_pipe[1], &c, 1);  // async-signal-safe; a full pipe already woke it
+  (void)ignored;
+}
+
+struct ControlFlags {
+  control::ServerOptions options;
+  std::string listen = "127.0.0.1:8080";
+};
+
+void parse_listen(const std::string& listen, control::ServerOptions& o) {
+  auto colon = listen.rfind(':');
+  DEC_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < listen.size(), ConfigError,
+            "invalid flag", "--listen", "expected HOST:PORT, got '", listen, "'");
+  o.host = listen.substr(0, colon);
+  if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']') {
+    o.host = o.host.substr(1, o.host.size() - 2);
+  }
+  char* end = nullptr;
+  long port = std::strtol(listen.c_str() + colon + 1, &end, 10);
+  DEC_CHECK(*end == '\0' && port >= 0 && port <= 65535, ConfigError, "invalid flag", "--listen",
+            "port must be 0..65535, got '", listen.substr(colon + 1), "'");
+  o.port = static_cast<int>(port);
+}
+
+void run_control(ControlFlags& flags) {
+  control::ServerOptions& o = flags.options;
+  parse_listen(flags.listen, o);
+  if (o.admin.empty()) {
+    if (const char* env = std::getenv("DEC_CONTROL_ADMIN")) o.admin = env;
+  }
+  o.log = [](const std::string& line) { std::fprintf(stderr, "dec control: %s\n", line.c_str()); };
+  // SIGTERM and SIGINT: a handler (any thread may receive them; LibTorch starts
+  // threads before this command runs) writes to a pipe that a watcher thread
+  // reads, and the watcher stops the server outside signal context.
+  DEC_CHECK(::pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) == 0, IoError, "cannot create a pipe",
+            "dec control", std::strerror(errno));
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  control::ControlServer server(o);
+  std::fprintf(stderr, "dec control: listening on http://%s:%d (%s)\n", o.host.c_str(), server.port(),
+               server.db().where().c_str());
+  if (!server.codes_file().empty()) {
+    std::fprintf(stderr, "dec control: login codes are written to %s\n", server.codes_file().c_str());
+  }
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done) {
+      pollfd p{g_stop_pipe[0], POLLIN, 0};
+      if (::poll(&p, 1, 200) == 1) {
+        std::fprintf(stderr, "dec control: stopping (%s)\n",
+                     g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        server.stop();
+        return;
+      }
+    }
+  });
+  server.run();
+  done = true;
+  watcher.join();
+  server.stop();
+}
+
+}  // namespace
+
+void add_control_command(CLI::App& app) {
+  auto flags = std::make_shared<ControlFlags>();
+  control::ServerOptions& o = flags->options;
+  auto* cmd = app.add_subcommand(
+      "control",
+      "The fleet control plane: enrolment and approval of equipment, personnel, statistics,\n"
+      "one-time-code login; an HTTP/JSON API at /api/v1 (docs/control.md).\n"
+      "With no --db it runs embedded: SQLite in the data directory, notifications in-process.\n"
+      "Example: dec control --data-dir /var/lib/dec-control --admin you@example.org\n"
+      "         (then POST /api/v1/auth/code {\"address\": \"you@example.org\"}; the code is in\n"
+      "          /var/lib/dec-control/login-codes.txt)\n"
+      "Example: dec control --db postgresql://dec@db.example.org/dec --listen 0.0.0.0:8080");
+  cmd->add_option("--data-dir", o.data_dir, "Directory of the SQLite database and login-codes.txt")
+      ->capture_default_str();
+  cmd->add_option("--db", o.db_url, "PostgreSQL URL (postgresql://...) instead of SQLite");
+  cmd->add_option("--redis", o.redis_url, "Redis URL for the shared cache (not wired in this build)");
+  cmd->add_option("--amqp", o.amqp_url, "RabbitMQ URL for notifications (not wired in this build)");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--admin", o.admin,
+                  "Make this mail address or +phone an enabled admin at start (also "
+                  "DEC_CONTROL_ADMIN): a fresh install's first login");
+  cmd->add_option("--sender", o.sender, "Where login codes go: file (data dir) or log (stderr)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
+  cmd->callback([flags] { run_control(*flags); });
+}
+
+}  // namespace dec::cli
