@@ -117,15 +117,15 @@ TEST(CostModel, RawInputGoesUpAfterTheActivations) {
 }
 
 // dev0 runs block 0, edge0 relays, the cloud runs block 1 and returns each
-// gradient right after its forward. dev0's sends do not wait for gradients, and
-// the relay passes every activation on before it relays a gradient, so both
-// links carry activations up and gradients down at the same time.
-TEST(CostModel, ActivationsAndEarlyGradientsOverlapAcrossARelay) {
+// gradient right after its forward. dev0's sends do not wait for gradients, so
+// its link carries activations up and gradients down at the same time; the
+// relay passes activation k + 1 on only after gradient k, one after the other.
+TEST(CostModel, ActivationsAndEarlyGradientsOverlapUnlessARelaySendsThem) {
   const Instance in = chain();
   const Evaluation ev = evaluate(in, on_cloud_path(in, {1, 1}));
   const int p = in.sources[0].paths.back();
-  EXPECT_NEAR(ev.link_s[in.paths[p].links[0]], 8 * kOut / kBw, 1e-12);  // 32 ms: overlapped
-  EXPECT_NEAR(ev.link_s[in.paths[p].links[1]], 8 * kOut / kBw, 1e-12);  // 32 ms: overlapped
+  EXPECT_NEAR(ev.link_s[in.paths[p].links[0]], 8 * kOut / kBw, 1e-12);      // 32 ms: overlapped
+  EXPECT_NEAR(ev.link_s[in.paths[p].links[1]], 8 * 2 * kOut / kBw, 1e-12);  // 64 ms: serial
 }
 
 // On a slow overlapping hop the link sets the pace: activations go up back to

@@ -75,10 +75,10 @@ Contribution contribution(const Instance& in, const SourceData& src, const std::
       // Raw input forward only; an activation forward and its gradient back.
       const double per_sample = cut == 0 ? in.input_bytes : 2 * in.blocks[cut - 1].out_bytes;
       (cut == 0 ? c.link_raw_bytes : c.link_bytes)[path.links[h]] += b * per_sample;
-      // Serial: a node after the hop, before the last, computes (the
-      // gradients come in its backward phase). A relay passes every
-      // activation on before it relays a gradient.
-      bool serial = false;
+      // Serial: the hop's sender only relays (it forwards the next activation
+      // after passing a gradient back), or a node after the hop, before the
+      // last, computes (the gradients come in its backward phase).
+      bool serial = !used[h];
       for (int i = h + 1; i < m; ++i) serial = serial || used[i];
       if (cut > 0 && serial) c.link_serial_bytes[path.links[h]] += b * per_sample;
       overlaps[h] = cut > 0 && !serial;

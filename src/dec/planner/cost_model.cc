@@ -45,13 +45,13 @@ bool computes_after(const Instance& in, int path, const PathChoice& c, int j) {
 }
 
 // An activation hop overlaps its activations (up) with their gradients (down)
-// when nothing computes between its sender and the last stage (the early
-// backward, docs/runtime.md): the sender's sends do not wait for gradients,
-// and a relay there passes every activation on before it relays a gradient.
-// A hop before a computing middle node is serial: its gradients come in that
-// node's backward phase.
+// when a computing node sends them and nothing computes between it and the
+// last stage (the early backward, docs/runtime.md): the sender's sends do not
+// wait for gradients. A hop after a relay is serial: the relay forwards
+// micro-batch k + 1 only after it passed gradient k back. So is a hop before
+// a computing middle node, whose gradients come in its backward phase.
 bool serial_hop(const Instance& in, int path, const PathChoice& c, int h) {
-  return computes_after(in, path, c, h);
+  return !runs_blocks(in, path, c, h) || computes_after(in, path, c, h);
 }
 
 }  // namespace

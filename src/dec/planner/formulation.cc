@@ -93,8 +93,8 @@ LinExpr Formulation::activation_hop_bytes(int p, int h) const {
 
 // 1 iff node j of path p runs some block: the source iff block 0 runs before
 // hop 0, the last node iff the path is used, a middle node by
-// max_l x <= u <= sum_l x (exact for integer P: a larger u would otherwise
-// count a relay as computing, e.g. make the hop before it serial).
+// max_l x <= u <= sum_l x (exact for integer P; a larger u would otherwise
+// pass a relay's hop as overlapping, cost_model.cc serial_hop).
 LinExpr Formulation::runs(int p, int j) {
   const int L = in_.num_blocks(), m = in_.paths[p].hops();
   if (j == m) return LinExpr::var(pv_[p].v);
@@ -489,10 +489,11 @@ double Formulation::max_hop_bytes_per_sample() const {
   return worst;
 }
 
-// A hop is serial when a node between it and the last computes
-// (cost_model.cc serial_hop); z = tf then, else 0: z >= tf - B (1 - after(h)),
-// z <= tf and z <= B after(h), B bounding tf. Both sides matter: z adds to the
-// link's load and takes from its pipelined term.
+// A hop is serial when its upstream node relays or a node between it and the
+// last computes (cost_model.cc serial_hop); z = tf then, else 0:
+// z >= tf - B runs(h), z >= tf - B (1 - after(h)), z <= tf and
+// z <= B (1 - runs(h) + after(h)), B bounding tf. Both sides matter: z adds
+// to the link's load and takes from its pipelined term.
 void Formulation::add_serial_parts(int p) {
   const PathData& path = in_.paths[p];
   const double M = in_.micro_batches;
@@ -503,9 +504,10 @@ void Formulation::add_serial_parts(int p) {
     const int z = milp_.add_var(str("serial_", p, "_", h), 0, kInf, false);
     const LinExpr gap = LinExpr::var(z) - LinExpr::var(tf_[p][h]);
     const LinExpr after = h + 1 < path.hops() ? computes_after(p, h) : LinExpr(0);
+    milp_.add_ge(str("serial>=relay_", p, "_", h), gap + B * runs(p, h), 0);
     if (h + 1 < path.hops()) milp_.add_ge(str("serial>=after_", p, "_", h), gap - B * after, -B);
     milp_.add_le(str("serial<=tf_", p, "_", h), gap, 0);
-    milp_.add_le(str("serial<=B_", p, "_", h), LinExpr::var(z) - B * after, 0);
+    milp_.add_le(str("serial<=B_", p, "_", h), LinExpr::var(z) + B * runs(p, h) - B * after, B);
     serial_[p].push_back(z);
   }
 }
