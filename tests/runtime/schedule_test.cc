@@ -121,27 +121,5 @@ TEST(Schedule, OnlyComputingStageRunsPairsAndLastStageBacksUpEarly) {
   EXPECT_EQ(s.raw_inputs.size(), 2u);
 }
 
-TEST(Schedule, RelayPassesEveryForwardOnBeforeItsGradients) {
-  // n2 computes block 0 and n0 block 1, n1 relays between them: n1 sends each
-  // micro-batch on before it waits for any gradient, then relays the
-  // gradients in order.
-  ExecPlan plan;
-  plan.nodes = {"n0", "n1", "n2"};
-  plan.num_blocks = 2;
-  plan.paths = {{{{2, 0, 1}, {1, 1, 1}, {0, 1, 2}}, 3, 3}};
-  plan.global_batch = 3;
-  ASSERT_NO_THROW(validate(plan, "plan"));
-  const RankSchedule relay = make_schedule(plan, 1);
-  ASSERT_EQ(relay.tasks.size(), 6u);
-  for (int64_t k = 0; k < 3; ++k) {
-    EXPECT_FALSE(relay.tasks[k].backward);
-    EXPECT_EQ(relay.tasks[k].micro, k);
-    EXPECT_TRUE(relay.tasks[3 + k].backward);
-    EXPECT_EQ(relay.tasks[3 + k].micro, k);
-  }
-  EXPECT_FALSE(backward_follows_forward(plan.paths[0], 1));
-  EXPECT_TRUE(backward_follows_forward(plan.paths[0], 2));
-}
-
 }  // namespace
 }  // namespace dec::runtime

@@ -35,21 +35,14 @@ struct Keyed {
 // The sort keys of stage j's forward and backward on micro-batch k. Positions
 // within a phase: forwards in path order (2j), an early backward after every
 // forward of its micro-batch, later stages' first (2·last + 1 + last − j), and
-// GPipe's backwards from the last stage down (−j). A relay's early backward
-// comes after the path's every forward (micro-batch index M + k): a relay's
-// backward is a wait for the next stage's gradient, and waiting there before
-// relaying micro-batch k + 1 on would hold each micro-batch back by a round
-// trip over the links after the relay, the next stage idle meanwhile.
+// GPipe's backwards from the last stage down (−j).
 std::pair<Key, Key> keys_of(const ExecPath& path, size_t p, size_t j, int64_t k) {
   if (alone(path, j)) return {Key{kAlone, p, k, 0}, Key{kAlone, p, k, 1}};
   const int64_t jj = static_cast<int64_t>(j);
   const int64_t last = static_cast<int64_t>(path.stages.size()) - 1;
   const int forward_phase = needs_input_grad(path, j) ? kForward : (path.stages[j].empty() ? kRaw : kFeed);
   const Key forward{forward_phase, p, k, 2 * jj};
-  if (early_backward(path, j)) {
-    const int64_t micro = path.stages[j].empty() ? path.micro_batches + k : k;
-    return {forward, Key{kForward, p, micro, 2 * last + 1 + (last - jj)}};
-  }
+  if (early_backward(path, j)) return {forward, Key{kForward, p, k, 2 * last + 1 + (last - jj)}};
   return {forward, Key{kBackward, p, k, -jj}};
 }
 
@@ -63,7 +56,7 @@ bool needs_input_grad(const ExecPath& path, size_t j) {
 }
 
 bool backward_follows_forward(const ExecPath& path, size_t j) {
-  return (early_backward(path, j) && !path.stages[j].empty()) || alone(path, j);
+  return early_backward(path, j) || alone(path, j);
 }
 
 RankSchedule make_schedule(const ExecPlan& plan, int rank) {

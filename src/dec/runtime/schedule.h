@@ -15,14 +15,11 @@
 //   alone     a path's only computing stage runs each micro-batch's backward
 //             right after its forward ("pairs": nobody waits for them, and the
 //             activations are still in cache);
-//   forward   forwards that wait for an earlier stage; a path's last stage runs
-//             each micro-batch's backward right after its forward here when an
-//             earlier stage waits for the gradient ("early backward"), so the
-//             gradient starts back while the rank still has forwards to run;
-//             the relays just before it relay those gradients here too, after
-//             relaying the path's every forward (a relay that waited for a
-//             gradient before relaying the next micro-batch would hold each
-//             micro-batch back by a round trip);
+//   forward   forwards that wait for an earlier stage; a path's last stage (and
+//             the relays just before it) run each micro-batch's backward right
+//             after its forward here when an earlier stage waits for the
+//             gradient ("early backward"), so the gradient starts back while the
+//             rank still has forwards to run;
 //   backward  every other backward, last stage first (GPipe).
 //
 // Pure: no tensors, no communication. Thread safety: none needed (values).
