@@ -32,6 +32,16 @@ namespace dec::control {
 using Value = std::variant<std::nullptr_t, int64_t, double, std::string>;
 using Params = std::vector<Value>;
 
+// The parameters of a statement built piece by piece: bind(v) appends v and
+// returns its placeholder ($1, $2, ... in order), the form both drivers take.
+struct Binder {
+  Params params;
+  std::string bind(Value v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  }
+};
+
 class DbError : public Error {
  public:
   using Error::Error;

@@ -50,44 +50,33 @@ std::pair<std::string, Params> Control::node_list_sql(const NodeQuery& q) const 
   // a range in the index: created_at <= c bounds the scan, the second condition
   // skips the rows of that instant already seen (ties in created_at go by id).
   std::string keys = "SELECT id, created_at FROM nodes WHERE ";
-  Params params;
+  Binder b;
   std::vector<std::string> conditions;
-  auto add = [&](const std::string& condition, Value v) {
-    params.push_back(std::move(v));
-    std::string n = "$" + std::to_string(params.size());
-    std::string c = condition;
-    for (size_t at = c.find('?'); at != std::string::npos; at = c.find('?', at + n.size())) {
-      c.replace(at, 1, n);
-    }
-    conditions.push_back(c);
-  };
-  if (!q.state.empty()) add("state = ?", q.state);
-  if (!q.tier.empty()) add("tier = ?", q.tier);
-  if (!q.category.empty()) add("category = ?", q.category);
-  if (!q.department.empty()) add("department = ?", q.department);
-  if (q.owner_id > 0) add("owner_id = ?", q.owner_id);
-  if (!q.text.empty()) add("lower(name) LIKE ? ESCAPE '\\'", like_pattern(q.text));
+  if (!q.state.empty()) conditions.push_back("state = " + b.bind(q.state));
+  if (!q.tier.empty()) conditions.push_back("tier = " + b.bind(q.tier));
+  if (!q.category.empty()) conditions.push_back("category = " + b.bind(q.category));
+  if (!q.department.empty()) conditions.push_back("department = " + b.bind(q.department));
+  if (q.owner_id > 0) conditions.push_back("owner_id = " + b.bind(q.owner_id));
+  if (!q.text.empty()) {
+    conditions.push_back("lower(name) LIKE " + b.bind(like_pattern(q.text)) + " ESCAPE '\\'");
+  }
   if (q.after) {
-    params.push_back(q.after->created_at);
-    std::string at = "$" + std::to_string(params.size());
-    params.push_back(q.after->id);
-    std::string id = "$" + std::to_string(params.size());
+    const std::string at = b.bind(q.after->created_at);
+    const std::string id = b.bind(q.after->id);
     conditions.push_back("created_at <= " + at + " AND (created_at < " + at + " OR id > " + id + ")");
   }
   if (conditions.empty()) conditions.push_back("1 = 1");
   for (size_t i = 0; i < conditions.size(); ++i) keys += (i ? " AND " : "") + conditions[i];
-  params.push_back(int64_t{q.per_page});
-  keys += " ORDER BY created_at DESC, id LIMIT $" + std::to_string(params.size());
+  keys += " ORDER BY created_at DESC, id LIMIT " + b.bind(int64_t{q.per_page});
   if (!q.after && q.page > 1) {
-    params.push_back(int64_t{(q.page - 1) * static_cast<int64_t>(q.per_page)});
-    keys += " OFFSET $" + std::to_string(params.size());
+    keys += " OFFSET " + b.bind(int64_t{(q.page - 1) * static_cast<int64_t>(q.per_page)});
   }
   std::string sql = "SELECT n.id AS id, n.name AS name, n.tier AS tier, n.category AS category, "
                     "n.department AS department, n.owner_id AS owner_id, n.project AS project, "
                     "n.hardware AS hardware, n.state AS state, n.created_at AS created_at, "
                     "n.heartbeat_at AS heartbeat_at FROM (" +
                     keys + ") k JOIN nodes n ON n.id = k.id ORDER BY n.created_at DESC, n.id";
-  return {sql, params};
+  return {sql, b.params};
 }
 
 json Control::list_nodes(const NodeQuery& query) {
@@ -159,23 +148,18 @@ json Control::audit(int limit, int64_t before_id, const std::string& entity, int
   std::string sql =
       "SELECT id, at, actor_id, action, entity, entity_id, before_json, after_json "
       "FROM audit_events WHERE 1 = 1";
-  Params params;
-  auto add = [&](const std::string& condition, Value v) {
-    params.push_back(std::move(v));
-    sql += " AND " + condition + " $" + std::to_string(params.size());
-  };
-  if (before_id > 0) add("id <", before_id);
-  if (!entity.empty()) add("entity =", entity);
-  if (entity_id > 0) add("entity_id =", entity_id);
+  Binder b;
+  if (before_id > 0) sql += " AND id < " + b.bind(before_id);
+  if (!entity.empty()) sql += " AND entity = " + b.bind(entity);
+  if (entity_id > 0) sql += " AND entity_id = " + b.bind(entity_id);
   int n = clamp_limit(limit);
-  params.push_back(int64_t{n});
-  sql += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+  sql += " ORDER BY id DESC LIMIT " + b.bind(int64_t{n});
   json items = json::array();
   auto doc = [](const Row& r, const char* column) {
     return r.is_null(column) ? json(nullptr)
                              : json::parse(r.text(column), nullptr, /*allow_exceptions=*/false);
   };
-  for (const Row& r : db_.query(sql, params)) {
+  for (const Row& r : db_.query(sql, b.params)) {
     items.push_back({{"id", r.integer("id")},
                      {"at", r.integer("at")},
                      {"actor_id", r.is_null("actor_id") ? json(nullptr) : json(r.integer("actor_id"))},

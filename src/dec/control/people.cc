@@ -79,17 +79,11 @@ User Control::bootstrap_admin(const std::string& raw_address) {
 
 json Control::list_users(const User&, const std::string& role, const std::string& department) {
   std::string sql = std::string("SELECT ") + kUserColumns + " FROM users WHERE 1 = 1";
-  Params params;
-  if (!role.empty()) {
-    params.push_back(role);
-    sql += " AND role = $" + std::to_string(params.size());
-  }
-  if (!department.empty()) {
-    params.push_back(department);
-    sql += " AND department = $" + std::to_string(params.size());
-  }
+  Binder b;
+  if (!role.empty()) sql += " AND role = " + b.bind(role);
+  if (!department.empty()) sql += " AND department = " + b.bind(department);
   json items = json::array();
-  for (const Row& r : db_.query(sql + " ORDER BY id", params)) items.push_back(to_json(user_from_row(r)));
+  for (const Row& r : db_.query(sql + " ORDER BY id", b.params)) items.push_back(to_json(user_from_row(r)));
   return {{"items", items}};
 }
 

@@ -112,21 +112,16 @@ json Control::list_requests(const User& actor, const std::string& state, const s
   }
   if (!kind.empty() && !is_request_kind(kind)) throw invalid("kind", "not a request kind");
   std::string sql = std::string("SELECT ") + kRequestColumns + " FROM requests WHERE 1 = 1";
-  Params params;
-  auto add = [&](const std::string& condition, Value v) {
-    params.push_back(std::move(v));
-    sql += " AND " + condition + " $" + std::to_string(params.size());
-  };
+  Binder b;
   // Operators see the requests they filed; leaders and admins see all.
-  if (actor.role == Role::kOperator) add("filer_id =", actor.id);
-  if (!state.empty()) add("state =", state);
-  if (!kind.empty()) add("kind =", kind);
-  if (before_id > 0) add("id <", before_id);
+  if (actor.role == Role::kOperator) sql += " AND filer_id = " + b.bind(actor.id);
+  if (!state.empty()) sql += " AND state = " + b.bind(state);
+  if (!kind.empty()) sql += " AND kind = " + b.bind(kind);
+  if (before_id > 0) sql += " AND id < " + b.bind(before_id);
   int n = clamp_limit(limit);
-  params.push_back(int64_t{n});
-  sql += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+  sql += " ORDER BY id DESC LIMIT " + b.bind(int64_t{n});
   json items = json::array();
-  for (const Row& r : db_.query(sql, params)) items.push_back(request_json(r));
+  for (const Row& r : db_.query(sql, b.params)) items.push_back(request_json(r));
   json out = {{"items", items}};
   out["next_before"] = items.size() == static_cast<size_t>(n) ? items.back()["id"] : json(nullptr);
   return out;

@@ -47,14 +47,20 @@ struct TwoLevelCache::Flight {
   std::exception_ptr error;
 };
 
+RedisOptions TwoLevelCache::redis_options() const {
+  RedisOptions o;
+  o.url = options_.redis_url;
+  o.connect_timeout_s = o.command_timeout_s = options_.redis_timeout_s;
+  return o;
+}
+
 TwoLevelCache::TwoLevelCache(TwoLevelCacheOptions options)
     : options_(std::move(options)), id_(random_hex(16)) {
   DEC_CHECK(options_.l1_max_entries > 0, ConfigError, "bad cache options", "l1_max_entries", "must be > 0");
   if (options_.redis_url.empty()) return;
   RedisAddress::parse(options_.redis_url);
   SubscriberOptions so;
-  so.redis.url = options_.redis_url;
-  so.redis.connect_timeout_s = so.redis.command_timeout_s = options_.redis_timeout_s;
+  so.redis = redis_options();
   so.channels = {options_.prefix + "inv", options_.prefix + "ack:" + id_};
   subscriber_ = std::make_unique<RedisSubscriber>(
       so, [this](const std::string& ch, const std::string& m) { on_message(ch, m); },
@@ -148,10 +154,7 @@ bool TwoLevelCache::with_redis(F&& f) {
   if (std::chrono::steady_clock::now() < l2_down_until_) return false;
   try {
     if (!redis_) {
-      RedisOptions o;
-      o.url = options_.redis_url;
-      o.connect_timeout_s = o.command_timeout_s = options_.redis_timeout_s;
-      redis_ = std::make_unique<RedisClient>(o);
+      redis_ = std::make_unique<RedisClient>(redis_options());
     }
     f(*redis_);
     return true;
@@ -377,10 +380,7 @@ void TwoLevelCache::on_message(const std::string& channel, const std::string& me
   }
   try {
     if (!ack_redis_) {
-      RedisOptions o;
-      o.url = options_.redis_url;
-      o.connect_timeout_s = o.command_timeout_s = options_.redis_timeout_s;
-      ack_redis_ = std::make_unique<RedisClient>(o);
+      ack_redis_ = std::make_unique<RedisClient>(redis_options());
     }
     ack_redis_->command({"PUBLISH", options_.prefix + "ack:" + origin, nonce});
   } catch (const Error&) {

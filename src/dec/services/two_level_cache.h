@@ -45,6 +45,7 @@ namespace dec::services {
 
 class RedisClient;
 class RedisSubscriber;
+struct RedisOptions;
 
 struct TwoLevelCacheOptions {
   std::string redis_url;              // empty: L1 only
@@ -102,6 +103,7 @@ class TwoLevelCache {
   void l2_put(const std::string& key, const Entry& e, const std::string& version);
   bool l2_lock(const std::string& key);
   void l2_unlock(const std::string& key);
+  RedisOptions redis_options() const;  // every connection of the cache: its URL and timeout
   template <typename F>
   bool with_redis(F&& f);  // runs f on the Redis client; false if L2 is off or failed
   void l2_failed();
