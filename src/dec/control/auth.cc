@@ -44,8 +44,15 @@ std::string random_token(size_t n) {
   return out;
 }
 
-Auth::Auth(Db& db, Clock& clock, CodeSender& sender, RateLimiter& limiter, AuthOptions options)
-    : db_(db), clock_(clock), sender_(sender), limiter_(limiter), options_(options) {
+Auth::Auth(Db& db, Clock& clock, CodeSender& sender, RateLimiter& limiter, CodeStore& codes,
+           AuthOptions options, ControlCache* cache)
+    : db_(db),
+      clock_(clock),
+      sender_(sender),
+      limiter_(limiter),
+      codes_(codes),
+      options_(options),
+      cache_(cache) {
   init_sodium();
 }
 
@@ -64,17 +71,13 @@ void Auth::request_code(const std::string& raw_address, const std::string& clien
   char digits[8];
   std::snprintf(digits, sizeof digits, "%06u", randombytes_uniform(1000000));
   std::string code = digits;
-  int64_t expires = clock_.now_ms() + options_.code_ttl_ms;
-  db_.transact([&](Tx& tx) {
-    tx.exec("DELETE FROM login_codes WHERE address = $1", {*address});
-    tx.exec("INSERT INTO login_codes (address, code_hash, expires_at, attempts_left) "
-            "VALUES ($1, $2, $3, $4)",
-            {*address, code_hash(*address, code), expires, int64_t{options_.code_attempts}});
-  });
+  int64_t now = clock_.now_ms();
+  int64_t expires = now + options_.code_ttl_ms;
+  codes_.put(*address, code_hash(*address, code), expires, options_.code_attempts, now);
   try {
     sender_.send(*address, code, expires);
   } catch (const Error& e) {
-    db_.transact([&](Tx& tx) { tx.exec("DELETE FROM login_codes WHERE address = $1", {*address}); });
+    codes_.erase(*address);
     throw ApiError(503, "unavailable", "cannot send the login code: " + e.why_part());
   }
 }
@@ -89,31 +92,26 @@ Session Auth::open_session(const std::string& raw_address, const std::string& co
     throw too_many("");
   }
   int64_t now = clock_.now_ms();
+  CodeCheck checked = codes_.check(*address, code_hash(*address, code), now);
   std::optional<Session> session;
-  int attempts_left = 0;
+  if (checked.result == CodeCheck::Result::kOk) session = create_session(*address, now);
+  if (!session) {
+    throw ApiError(401, "code_invalid",
+                   checked.attempts_left > 0
+                       ? str("wrong code; ", checked.attempts_left, " attempts left")
+                       : std::string("no valid code for this address; request a new one"),
+                   "code");
+  }
+  return *session;
+}
+
+// The session of an enabled user (nullopt if the user was disabled meanwhile).
+std::optional<Session> Auth::create_session(const std::string& address, int64_t now) {
+  std::optional<Session> session;
   db_.transact([&](Tx& tx) {
-    Rows rows = tx.query(
-        "SELECT code_hash, expires_at, attempts_left FROM login_codes WHERE address = $1",
-        {*address});
-    if (rows.empty()) return;
-    if (rows[0].integer("expires_at") <= now) {
-      tx.exec("DELETE FROM login_codes WHERE address = $1", {*address});
-      return;
-    }
-    if (rows[0].text("code_hash") != code_hash(*address, code)) {
-      attempts_left = static_cast<int>(rows[0].integer("attempts_left")) - 1;
-      if (attempts_left <= 0) {
-        tx.exec("DELETE FROM login_codes WHERE address = $1", {*address});
-      } else {
-        tx.exec("UPDATE login_codes SET attempts_left = $2 WHERE address = $1",
-                {*address, int64_t{attempts_left}});
-      }
-      return;
-    }
-    tx.exec("DELETE FROM login_codes WHERE address = $1", {*address});
     Rows users = tx.query(std::string("SELECT ") + kUserColumns +
                               " FROM users WHERE address = $1 AND disabled = 0",
-                          {*address});
+                          {address});
     if (users.empty()) return;
     Session s;
     s.user = user_from_row(users[0]);
@@ -124,31 +122,59 @@ Session Auth::open_session(const std::string& raw_address, const std::string& co
             {hash_hex(s.token), s.user.id, now, s.expires_at});
     session = std::move(s);
   });
-  if (!session) {
-    throw ApiError(401, "code_invalid",
-                   attempts_left > 0
-                       ? str("wrong code; ", attempts_left, " attempts left")
-                       : std::string("no valid code for this address; request a new one"),
-                   "code");
-  }
-  return *session;
+  return session;
 }
+
+namespace {
+
+// Thrown by the session loader for an unknown token, so that the cache keeps
+// nothing for it (a flood of made-up tokens cannot evict the live ones).
+struct NoSession {};
+
+User user_from_json(const nlohmann::json& j) {
+  User u;
+  u.id = j.at("id").get<int64_t>();
+  u.address = j.at("address").get<std::string>();
+  u.name = j.at("name").get<std::string>();
+  u.role = parse_role(j.at("role").get<std::string>()).value_or(Role::kOperator);
+  u.department = j.at("department").get<std::string>();
+  u.disabled = j.at("disabled").get<bool>();
+  u.created_at = j.at("created_at").get<int64_t>();
+  return u;
+}
+
+}  // namespace
 
 std::optional<User> Auth::authenticate(const std::string& token) {
   if (token.empty() || token.size() > 128) return std::nullopt;
-  Rows rows = db_.query(
-      "SELECT u.id AS id, u.address AS address, u.name AS name, u.role AS role, "
-      "u.department AS department, u.disabled AS disabled, u.created_at AS created_at "
-      "FROM sessions s JOIN users u ON u.id = s.user_id "
-      "WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
-      {hash_hex(token), clock_.now_ms()});
-  if (rows.empty()) return std::nullopt;
-  return user_from_row(rows[0]);
+  std::string hash = hash_hex(token);
+  // The session row and its user as of the load; expiry is checked on every
+  // call against the clock, so a cached session still ends on time.
+  auto load = [&]() -> nlohmann::json {
+    Rows rows = db_.query(
+        "SELECT u.id AS id, u.address AS address, u.name AS name, u.role AS role, "
+        "u.department AS department, u.disabled AS disabled, u.created_at AS created_at, "
+        "s.expires_at AS expires_at "
+        "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        {hash, clock_.now_ms()});
+    if (rows.empty()) throw NoSession{};
+    return {{"user", to_json(user_from_row(rows[0]))}, {"expires_at", rows[0].integer("expires_at")}};
+  };
+  nlohmann::json session;
+  try {
+    session = cache_ ? cache_->get(cache_key::session(hash), load) : load();
+  } catch (const NoSession&) {
+    return std::nullopt;
+  }
+  if (session.at("expires_at").get<int64_t>() <= clock_.now_ms()) return std::nullopt;
+  return user_from_json(session.at("user"));
 }
 
 void Auth::close_session(const std::string& token) {
-  db_.transact(
-      [&](Tx& tx) { tx.exec("DELETE FROM sessions WHERE token_hash = $1", {hash_hex(token)}); });
+  std::string hash = hash_hex(token);
+  db_.transact([&](Tx& tx) { tx.exec("DELETE FROM sessions WHERE token_hash = $1", {hash}); });
+  if (cache_) cache_->invalidate({cache_key::session(hash)});
 }
 
 }  // namespace dec::control

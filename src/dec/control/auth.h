@@ -8,8 +8,14 @@
 //    random bytes, base64url) is returned once and only its hash is stored.
 //    A wrong code costs one attempt; the last attempt removes the code.
 // 3. authenticate(token) on every API call; close_session(token) at logout.
-//    Disabling a user deletes their sessions (Control::set_disabled).
+//    Disabling a user deletes their sessions (Control::update_user).
 // Both steps are rate-limited per address and per client address (429).
+// Codes live in a CodeStore (the database, or Redis shared by every instance).
+// With a cache, authenticate() is served from it (token hash -> user and
+// expiry; an unknown token is never cached): a cached check reads no database.
+// close_session() and every change of a user (Control) invalidate the cached
+// sessions on every instance before they return, so a revoked session is
+// refused at once everywhere.
 // Thread-safe.
 #pragma once
 
@@ -17,7 +23,9 @@
 #include <optional>
 #include <string>
 
+#include "dec/control/cache.h"
 #include "dec/control/clock.h"
+#include "dec/control/code_store.h"
 #include "dec/control/db.h"
 #include "dec/control/rate_limiter.h"
 #include "dec/control/sender.h"
@@ -43,7 +51,9 @@ struct Session {
 
 class Auth {
  public:
-  Auth(Db& db, Clock& clock, CodeSender& sender, RateLimiter& limiter, AuthOptions options = {});
+  // cache may be nullptr (every check reads the database).
+  Auth(Db& db, Clock& clock, CodeSender& sender, RateLimiter& limiter, CodeStore& codes,
+       AuthOptions options = {}, ControlCache* cache = nullptr);
 
   // Throws ApiError: 422 (not an address), 429 (rate limit).
   void request_code(const std::string& address, const std::string& client);
@@ -58,11 +68,15 @@ class Auth {
   const AuthOptions& options() const { return options_; }
 
  private:
+  std::optional<Session> create_session(const std::string& address, int64_t now);
+
   Db& db_;
   Clock& clock_;
   CodeSender& sender_;
   RateLimiter& limiter_;
+  CodeStore& codes_;
   AuthOptions options_;
+  ControlCache* cache_;
 };
 
 // Hex of the BLAKE2b-256 hash of s (tokens and codes are stored only hashed).

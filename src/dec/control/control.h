@@ -5,8 +5,12 @@
 //
 // Every state change runs in one transaction that also writes its audit event
 // (who, what, when, before/after) and its outbox row (the notification, relayed
-// after commit by an OutboxRelay); `on_commit` is called after each such commit
-// so that the relay wakes.
+// after commit by an OutboxRelay); after each such commit the cache keys it
+// touched are invalidated (on every instance, before the call returns) and
+// `on_commit` is called so that the relay wakes.
+//
+// With a cache (set_cache), statistics(), list_departments() and get_node()
+// are served from it: a cached answer reads no database.
 //
 // Failures the caller caused throw ApiError (404, 409, 422, 403); storage
 // failures throw DbError. Thread-safe: all state lives in the database.
@@ -18,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "dec/control/cache.h"
 #include "dec/control/clock.h"
 #include "dec/control/db.h"
 #include "dec/control/user.h"
@@ -46,6 +51,8 @@ struct ControlOptions {
   int max_per_page = 200;       // largest page of any list
   int max_page_number = 100;    // deeper than this, the list asks for its cursor
   int64_t online_window_ms = 60000;  // a node with a heartbeat this recent is online
+  // A request pending this long reminds the leaders once (0 = never).
+  int64_t remind_after_ms = 24 * 3600 * 1000LL;
 };
 
 class Control {
@@ -53,6 +60,8 @@ class Control {
   Control(Db& db, Clock& clock, ControlOptions options = {});
 
   void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
+  // The read cache (nullptr = none: every read goes to the database). Not owned.
+  void set_cache(ControlCache* cache) { cache_ = cache; }
   Db& db() { return db_; }
   const ControlOptions& options() const { return options_; }
 
@@ -87,6 +96,16 @@ class Control {
   std::pair<std::string, Params> node_list_sql(const NodeQuery& query) const;
 
   json statistics();
+
+  // Reminders of requests left pending (docs/control.md "Reminders").
+  // remind(id): if request id is still pending and has not reminded yet, marks
+  // it reminded and writes a "request.reminder" event (audit and outbox) for the
+  // leaders; returns whether it did. Idempotent: the update is conditional, so
+  // of several instances (or a redelivered message) one reminds.
+  bool remind(int64_t request_id);
+  // Reminds every request pending for remind_after_ms by the clock and not yet
+  // reminded (the embedded timer's pass); returns how many.
+  int send_due_reminders();
   json audit(int limit, int64_t before_id, const std::string& entity, int64_t entity_id);
 
   // Writes one audit event and one outbox row in tx (the helper every state
@@ -95,15 +114,25 @@ class Control {
               int64_t entity_id, const json& before, const json& after);
 
  private:
-  void committed() {
+  // After a commit: drops the cache keys the change made stale, wakes the relay.
+  void committed(const std::vector<std::string>& stale = {}) {
+    if (cache_ && !stale.empty()) cache_->invalidate(stale);
     if (on_commit_) on_commit_();
   }
+  json cached(const std::string& key, const std::function<json()>& load) {
+    return cache_ ? cache_->get(key, load) : load();
+  }
+  json load_statistics();
   int clamp_limit(int limit) const;
 
   Db& db_;
   Clock& clock_;
   ControlOptions options_;
   std::function<void()> on_commit_;
+  ControlCache* cache_ = nullptr;
 };
+
+// The cache keys of a user's live sessions (read in tx before they change).
+std::vector<std::string> session_keys(Tx& tx, int64_t user_id);
 
 }  // namespace dec::control

@@ -104,9 +104,11 @@ json Control::list_nodes(const NodeQuery& query) {
 }
 
 json Control::get_node(int64_t id) {
-  Rows rows = db_.query(std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = $1", {id});
-  if (rows.empty()) throw not_found("node");
-  return node_json(rows[0]);
+  return cached(cache_key::node(id), [&] {
+    Rows rows = db_.query(std::string("SELECT ") + kNodeColumns + " FROM nodes WHERE id = $1", {id});
+    if (rows.empty()) throw not_found("node");  // never cached: a loader's exception is not
+    return node_json(rows[0]);
+  });
 }
 
 json Control::my_nodes(const User& actor) {
@@ -121,6 +123,10 @@ json Control::my_nodes(const User& actor) {
 }
 
 json Control::statistics() {
+  return cached(cache_key::stats(), [this] { return load_statistics(); });
+}
+
+json Control::load_statistics() {
   json out = {{"nodes_by_state", counts(db_, "state")},
               {"nodes_by_tier", counts(db_, "tier")},
               {"nodes_by_category", counts(db_, "category")},

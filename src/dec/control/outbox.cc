@@ -120,15 +120,20 @@ int OutboxRelay::pass() {
   if (db_.dialect() == Dialect::kPostgres) claim += " FOR UPDATE SKIP LOCKED";
   db_.transact([&](Tx& tx) {
     Rows rows = tx.query(claim, {int64_t{options_.batch}});
+    if (rows.empty()) return;
+    std::vector<OutboxMessage> batch;
+    for (const Row& r : rows) {
+      batch.push_back({r.integer("id"), r.integer("at"), r.text("topic"), r.text("payload")});
+    }
+    sink_.deliver_batch(batch);
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    for (const Row& r : rows) {
-      OutboxMessage m{r.integer("id"), r.integer("at"), r.text("topic"), r.text("payload")};
-      sink_.deliver(m);
-      tx.exec("UPDATE outbox SET delivered_at = $2 WHERE id = $1", {m.id, now});
-      ++n;
-    }
+    Binder b;
+    std::string sql = "UPDATE outbox SET delivered_at = " + b.bind(now) + " WHERE id IN (";
+    for (size_t i = 0; i < batch.size(); ++i) sql += (i ? ", " : "") + b.bind(batch[i].id);
+    tx.exec(sql + ")", b.params);
+    n = static_cast<int>(batch.size());
   });
   delivered_ += n;
   return n;

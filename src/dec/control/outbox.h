@@ -6,8 +6,8 @@
 // its outbox id so that consumers drop duplicates.
 //
 // Embedded mode's sink is the EventHub: in-process fan-out to the API's
-// server-sent event streams (GET /api/v1/events). A RabbitMQ publisher with
-// confirms plugs in as another OutboxSink.
+// server-sent event streams (GET /api/v1/events). With a broker the sink is a
+// BrokerSink (broker.h): RabbitMQ with confirms, and the EventHub as well.
 #pragma once
 
 #include <atomic>
@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dec/control/db.h"
 
@@ -39,6 +40,11 @@ class OutboxSink {
  public:
   virtual ~OutboxSink() = default;
   virtual void deliver(const OutboxMessage& message) = 0;
+  // A batch, in order, under the same contract (a broker confirms it as one:
+  // none of it counts as delivered unless it all returns).
+  virtual void deliver_batch(const std::vector<OutboxMessage>& messages) {
+    for (const OutboxMessage& m : messages) deliver(m);
+  }
 };
 
 // One reader of the hub: a bounded queue; when a slow reader falls more than

@@ -29,6 +29,14 @@ void require_may_manage(const User& actor, Role role) {
 
 }  // namespace
 
+std::vector<std::string> session_keys(Tx& tx, int64_t user_id) {
+  std::vector<std::string> keys;
+  for (const Row& r : tx.query("SELECT token_hash FROM sessions WHERE user_id = $1", {user_id})) {
+    keys.push_back(cache_key::session(r.text("token_hash")));
+  }
+  return keys;
+}
+
 Control::Control(Db& db, Clock& clock, ControlOptions options)
     : db_(db), clock_(clock), options_(options) {}
 
@@ -60,9 +68,11 @@ User Control::bootstrap_admin(const std::string& raw_address) {
   DEC_CHECK(address, ConfigError, "invalid admin address", raw_address,
             "not a mail address or a phone number (+ and digits)");
   User admin;
+  std::vector<std::string> stale;
   db_.transact([&](Tx& tx) {
     auto before = find_user(tx, "address = $1", {*address});
     if (before) {
+      stale = session_keys(tx, before->id);
       tx.exec("UPDATE users SET role = 'admin', disabled = 0 WHERE id = $1", {before->id});
     } else {
       tx.exec("INSERT INTO users (address, name, role, department, disabled, created_at) "
@@ -73,7 +83,7 @@ User Control::bootstrap_admin(const std::string& raw_address) {
     record(tx, nullptr, "user.bootstrap_admin", "user", admin.id,
            before ? to_json(*before) : json(nullptr), to_json(admin));
   });
-  committed();
+  committed(stale);
   return admin;
 }
 
@@ -123,9 +133,12 @@ json Control::update_user(const User& actor, int64_t id, const json& body) {
     if (!role) throw invalid("role", "must be operator, leader or admin");
   }
   User after;
+  std::vector<std::string> stale;
   db_.transact([&](Tx& tx) {
     auto before = find_user(tx, "id = $1", {id});
     if (!before) throw not_found("user");
+    // A cached session carries its user: every change of the user ends those copies.
+    stale = session_keys(tx, id);
     require_may_manage(actor, before->role);
     if (role) require_may_manage(actor, *role);
     if (before->id == actor.id && ((disabled && *disabled) || (role && *role != actor.role))) {
@@ -142,17 +155,19 @@ json Control::update_user(const User& actor, int64_t id, const json& body) {
     record(tx, &actor, after.disabled && !before->disabled ? "user.disabled" : "user.updated",
            "user", id, to_json(*before), to_json(after));
   });
-  committed();
+  committed(stale);
   return to_json(after);
 }
 
 json Control::list_departments() {
-  json items = json::array();
-  for (const Row& r : db_.query("SELECT id, name, created_at FROM departments ORDER BY name")) {
-    items.push_back({{"id", r.integer("id")}, {"name", r.text("name")},
-                     {"created_at", r.integer("created_at")}});
-  }
-  return {{"items", items}};
+  return cached(cache_key::departments(), [this] {
+    json items = json::array();
+    for (const Row& r : db_.query("SELECT id, name, created_at FROM departments ORDER BY name")) {
+      items.push_back({{"id", r.integer("id")}, {"name", r.text("name")},
+                       {"created_at", r.integer("created_at")}});
+    }
+    return json{{"items", items}};
+  });
 }
 
 json Control::create_department(const User& actor, const json& body) {
@@ -169,7 +184,7 @@ json Control::create_department(const User& actor, const json& body) {
     created = {{"id", id}, {"name", name}, {"created_at", now}};
     record(tx, &actor, "department.created", "department", id, nullptr, created);
   });
-  committed();
+  committed({cache_key::departments()});
   return created;
 }
 

@@ -101,7 +101,7 @@ json Control::file_request(const User& actor, const json& body) {
         {*node_id}));
     record(tx, &actor, "request.filed", "request", created["id"], nullptr, created);
   });
-  committed();
+  committed({cache_key::stats()});
   return created;
 }
 
@@ -159,6 +159,7 @@ json Control::decide(const User& actor, int64_t id, bool approve, const std::str
   if (!approve && reason.empty()) throw invalid("reason", "a rejection needs a reason");
   if (reason.size() > 1000) throw invalid("reason", "longer than 1000 bytes");
   json after;
+  int64_t node_id = 0;
   db_.transact([&](Tx& tx) {
     auto row = find_one(tx, request_select("id = $1"), {id});
     if (!row) throw not_found("request");
@@ -170,7 +171,7 @@ json Control::decide(const User& actor, int64_t id, bool approve, const std::str
       throw conflict("the request changed since it was read", "version");
     }
     std::string kind = row->text("kind");
-    int64_t node_id = row->integer("node_id");
+    node_id = row->integer("node_id");
     auto node = find_one(tx, node_select("id = $1"), {node_id});
     DEC_ASSERT(node, "request ", id, " names a missing node ", node_id);
     if (approve && !kind_allowed_in(kind, node->text("state"))) {
@@ -200,7 +201,7 @@ json Control::decide(const User& actor, int64_t id, bool approve, const std::str
              node_json(*find_one(tx, node_select("id = $1"), {node_id})));
     }
   });
-  committed();
+  committed({cache_key::stats(), cache_key::node(node_id)});
   return after;
 }
 

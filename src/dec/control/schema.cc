@@ -56,6 +56,17 @@ Migration first_schema() {
           }};
 }
 
+// Version 2: reminders of requests left pending (each reminds once), and the
+// message ids consumers have handled (their idempotence, processed_ids.h).
+Migration reminders_and_processed_ids() {
+  return {2,
+          {
+              "ALTER TABLE requests ADD COLUMN reminded_at BIGINT",
+              "CREATE TABLE processed_messages (consumer TEXT NOT NULL, message_id TEXT NOT NULL, "
+              "at BIGINT NOT NULL, PRIMARY KEY (consumer, message_id))",
+          }};
+}
+
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
     s.replace(at, from.size(), to);
@@ -65,7 +76,7 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all{first_schema()};
+  static const std::vector<Migration> all{first_schema(), reminders_and_processed_ids()};
   return all;
 }
 

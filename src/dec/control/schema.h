@@ -27,6 +27,6 @@ std::string dialect_sql(const std::string& sql, Dialect dialect);
 // this build.
 int migrate(Db& db);
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 }  // namespace dec::control

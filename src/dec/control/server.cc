@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -12,10 +13,10 @@ namespace dec::control {
 
 ControlServer::ControlServer(ServerOptions options)
     : options_(std::move(options)), clock_(options_.clock ? options_.clock : &system_clock_) {
-  DEC_CHECK(options_.redis_url.empty(), ConfigError, "Redis is not wired into this build",
-            "--redis", "run without --redis (the embedded in-process cache and limits)");
-  DEC_CHECK(options_.amqp_url.empty(), ConfigError, "RabbitMQ is not wired into this build",
-            "--amqp", "run without --amqp (notifications are delivered in-process)");
+  DEC_CHECK(options_.redis_url.empty() || options_.redis_url.rfind("redis://", 0) == 0, ConfigError,
+            "invalid Redis URL", "--redis", "must start with redis://, got '", options_.redis_url, "'");
+  DEC_CHECK(options_.amqp_url.empty() || options_.amqp_url.rfind("amqp://", 0) == 0, ConfigError,
+            "invalid RabbitMQ URL", "--amqp", "must start with amqp://, got '", options_.amqp_url, "'");
   DEC_CHECK(options_.sender == "file" || options_.sender == "log", ConfigError,
             "invalid code sender", "--sender", "must be file or log, got '", options_.sender, "'");
   DEC_CHECK(options_.threads >= 2, ConfigError, "invalid thread count", "--threads",
@@ -37,11 +38,10 @@ ControlServer::ControlServer(ServerOptions options)
   } else {
     sender_ = std::make_unique<LogSender>(log);
   }
-  limiter_ = std::make_unique<LocalRateLimiter>(*clock_);
-  auth_ = std::make_unique<Auth>(*db_, *clock_, *sender_, *limiter_, options_.auth);
+  wire_login_and_cache();
   control_ = std::make_unique<Control>(*db_, *clock_, options_.control);
-  relay_ = std::make_unique<OutboxRelay>(*db_, hub_, options_.relay);
-  control_->set_on_commit([relay = relay_.get()] { relay->poke(); });
+  control_->set_cache(cache_.get());
+  wire_notifications();
   if (!options_.admin.empty()) control_->bootstrap_admin(options_.admin);
   api_ = std::make_unique<HttpApi>(*control_, *auth_, hub_, options_.api);
 
@@ -64,6 +64,46 @@ ControlServer::ControlServer(ServerOptions options)
   relay_->start();
 }
 
+// Login state and the read cache: in this process, or shared through Redis.
+void ControlServer::wire_login_and_cache() {
+  CacheOptions cache = options_.cache;
+  cache.redis_url = options_.redis_url;
+  cache.prefix = options_.redis_prefix + "cache:";
+  cache_ = std::make_unique<ControlCache>(cache);
+  if (options_.redis_url.empty()) {
+    codes_ = std::make_unique<DbCodeStore>(*db_);
+    limiter_ = std::make_unique<LocalRateLimiter>(*clock_);
+  } else {
+    redis_ = std::make_unique<SharedRedis>(options_.redis_url, options_.redis_prefix);
+    codes_ = std::make_unique<RedisCodeStore>(*redis_);
+    limiter_ = std::make_unique<RedisRateLimiter>(*redis_, *clock_);
+    // Serve once invalidations can be heard; a Redis that is down does not
+    // stop the start (the cache bypasses L1 until it subscribes).
+    cache_->wait_ready(2.0);
+  }
+  auth_ = std::make_unique<Auth>(*db_, *clock_, *sender_, *limiter_, *codes_, options_.auth,
+                                 cache_.get());
+}
+
+// The outbox's sink and the reminders: in-process, or through RabbitMQ.
+void ControlServer::wire_notifications() {
+  const int64_t remind_ms = options_.control.remind_after_ms;
+  if (options_.amqp_url.empty()) {
+    relay_ = std::make_unique<OutboxRelay>(*db_, hub_, options_.relay);
+    if (remind_ms > 0) {
+      reminder_timer_ = std::make_unique<ReminderTimer>(*control_, options_.reminder_check_ms);
+    }
+  } else {
+    BrokerOptions broker = options_.broker;
+    broker.url = options_.amqp_url;
+    broker.remind_after_s = static_cast<double>(std::max<int64_t>(remind_ms, 0)) / 1000.0;
+    broker_sink_ = std::make_unique<BrokerSink>(broker, hub_);
+    relay_ = std::make_unique<OutboxRelay>(*db_, *broker_sink_, options_.relay);
+    if (remind_ms > 0) reminder_consumer_ = std::make_unique<ReminderConsumer>(broker, *control_);
+  }
+  control_->set_on_commit([relay = relay_.get()] { relay->poke(); });
+}
+
 ControlServer::~ControlServer() { stop(); }
 
 std::string ControlServer::codes_file() const {
@@ -82,6 +122,8 @@ void ControlServer::stop() {
   hub_.close();
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
+  reminder_timer_.reset();
+  reminder_consumer_.reset();
   if (relay_) relay_->stop();
 }
 

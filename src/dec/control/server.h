@@ -1,6 +1,13 @@
-// `dec control` as an object: storage, login, the domain, the outbox relay and
-// the HTTP API, wired from one options struct. The CLI and the tests build it the
-// same way.
+// `dec control` as an object: storage, login, the cache, the domain, the outbox
+// relay, reminders and the HTTP API, wired from one options struct. The CLI, the
+// tests and the benches build it the same way.
+//
+// What lives where (docs/control.md "What is where"):
+//   data, sessions, audit, outbox      the database (SQLite in data_dir, or db_url)
+//   login codes, rate-limit windows    the database / the process; Redis with redis_url
+//   read cache                         this process (L1); + Redis (L2, invalidation) with redis_url
+//   notifications                      the EventHub; + RabbitMQ with amqp_url
+//   reminders                          a timer; RabbitMQ delayed messages with amqp_url
 #pragma once
 
 #include <functional>
@@ -9,9 +16,14 @@
 #include <thread>
 
 #include "dec/control/auth.h"
+#include "dec/control/broker.h"
+#include "dec/control/cache.h"
+#include "dec/control/code_store.h"
 #include "dec/control/control.h"
 #include "dec/control/http_api.h"
 #include "dec/control/outbox.h"
+#include "dec/control/redis_stores.h"
+#include "dec/control/reminders.h"
 
 namespace httplib {
 class Server;
@@ -22,8 +34,9 @@ namespace dec::control {
 struct ServerOptions {
   std::string data_dir = "dec-control";  // SQLite database and login-codes.txt live here
   std::string db_url;      // "" = SQLite in data_dir; postgresql://... = PostgreSQL
-  std::string redis_url;   // the shared cache and limits (not wired in this build: refused)
-  std::string amqp_url;    // the broker for notifications (not wired in this build: refused)
+  std::string redis_url;   // "" = in-process cache, codes and limits; redis://host:port[/db] = shared
+  std::string redis_prefix = "dec:control:";  // Redis keys and channels; instances sharing it see each other
+  std::string amqp_url;    // "" = in-process notifications and reminder timer; amqp://... = RabbitMQ
   std::string host = "127.0.0.1";
   int port = 8080;         // 0 = a free port (see port())
   std::string admin;       // made an enabled admin at start (a fresh install's first login)
@@ -34,6 +47,9 @@ struct ServerOptions {
   ControlOptions control;
   ApiOptions api;
   RelayOptions relay;
+  CacheOptions cache;      // redis_url and prefix are taken from above
+  BrokerOptions broker;    // url and remind_after_s are taken from amqp_url and control
+  int reminder_check_ms = 60000;  // the embedded reminder timer's period
   // Lines for the operator's log (the log sender's codes, start-up notes);
   // nullptr = dropped.
   std::function<void(const std::string&)> log;
@@ -62,20 +78,29 @@ class ControlServer {
   HttpApi& api() { return *api_; }
   EventHub& hub() { return hub_; }
   OutboxRelay& relay() { return *relay_; }
+  ControlCache& cache() { return *cache_; }
   // Where the file sender writes codes ("" with the log sender).
   std::string codes_file() const;
 
  private:
+  void wire_login_and_cache();
+  void wire_notifications();
   ServerOptions options_;
   SystemClock system_clock_;
   Clock* clock_;
   std::unique_ptr<Db> db_;
   std::unique_ptr<CodeSender> sender_;
+  std::unique_ptr<ControlCache> cache_;
+  std::unique_ptr<SharedRedis> redis_;
+  std::unique_ptr<CodeStore> codes_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<Auth> auth_;
   std::unique_ptr<Control> control_;
   EventHub hub_;
+  std::unique_ptr<BrokerSink> broker_sink_;
   std::unique_ptr<OutboxRelay> relay_;
+  std::unique_ptr<ReminderTimer> reminder_timer_;
+  std::unique_ptr<ReminderConsumer> reminder_consumer_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
