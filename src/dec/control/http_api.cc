@@ -2,10 +2,13 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 
 #include "dec/control/api_error.h"
 #include "dec/control/json_fields.h"
+#include "dec/core/file.h"
 
 namespace dec::control {
 
@@ -83,7 +86,44 @@ const char* reason_code(int status) {
   }
 }
 
+// The dashboard's pages, outside /api/ (std::regex: ECMAScript, so lookahead works).
+constexpr const char* kDashboardPattern = R"(/(?!api(?:/|$)).*)";
+
+// A request path that may name a file under web_dir: segments of letters,
+// digits, '.', '_' and '-', none starting with '.' (no "..", no hidden files).
+bool safe_file_path(const std::string& path) {
+  if (path.size() < 2 || path.size() > 200 || path[0] != '/') return false;
+  char prev = '/';
+  for (char c : path.substr(1)) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/';
+    if (!ok || (prev == '/' && (c == '.' || c == '/'))) return false;
+    prev = c;
+  }
+  return prev != '/';
+}
+
+const char* content_type(const std::filesystem::path& file) {
+  std::string ext = file.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json" || ext == ".map") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
 }  // namespace
+
+std::string default_web_dir() {
+#ifdef DEC_WEB_DIR
+  return DEC_WEB_DIR;
+#else
+  return "";
+#endif
+}
 
 json error_body(const std::string& code, const std::string& message, const std::string& field) {
   return {{"error",
@@ -123,6 +163,9 @@ void HttpApi::install(httplib::Server& server) {
     else if (route.spec.method == "DELETE") server.Delete(pattern, handler);
     else DEC_ASSERT(false, "unsupported method ", route.spec.method);
   }
+  server.Get(kDashboardPattern, [this](const httplib::Request& req, httplib::Response& res) {
+    serve_dashboard(req, res);
+  });
   // Statuses httplib answers by itself (no route, body too large, bad request
   // line) get the same JSON error body as the API's own.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
@@ -138,6 +181,49 @@ void HttpApi::install(httplib::Server& server) {
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         answer(res, 500, error_body("internal", "internal error"));
       });
+}
+
+// A dashboard file, or index.html for a page path (the dashboard routes in the
+// browser). Assets carry a content hash in their names, so they may be cached
+// for good; index.html is revalidated each time, so a new build shows at once.
+void HttpApi::serve_dashboard(const httplib::Request& req, httplib::Response& res) const {
+  namespace fs = std::filesystem;
+  const fs::path root = options_.web_dir;
+  std::error_code ec;
+  if (root.empty() || !fs::is_regular_file(root / "index.html", ec)) {
+    answer(res, 404,
+           error_body("not_found", "the dashboard was not built (no index.html in '" +
+                                       options_.web_dir +
+                                       "'): build the dec_dashboard target (docs/dashboard.md); "
+                                       "the API at /api/v1 works without it"));
+    return;
+  }
+  fs::path file = root / "index.html";
+  if (safe_file_path(req.path) && fs::is_regular_file(root / req.path.substr(1), ec)) {
+    file = root / req.path.substr(1);
+  } else if (req.path.find('.', req.path.rfind('/')) != std::string::npos) {
+    // A file name that is not there (a page path has no dot in its last segment).
+    answer(res, 404, error_body("not_found", "no such file"));
+    return;
+  }
+  std::string body;
+  try {
+    body = read_file(file.string());
+  } catch (const Error&) {
+    answer(res, 404, error_body("not_found", "no such file"));
+    return;
+  }
+  const bool asset = req.path.rfind("/assets/", 0) == 0;
+  res.set_header("Cache-Control", asset ? "public, max-age=31536000, immutable" : "no-cache");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  if (file.extension() == ".html") {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set_header("Referrer-Policy", "no-referrer");
+  }
+  res.status = 200;
+  res.set_content(body, content_type(file));
 }
 
 void HttpApi::handle(const Route& route, const httplib::Request& req, httplib::Response& res) {

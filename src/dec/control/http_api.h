@@ -6,6 +6,10 @@
 // parses the JSON body (400 when malformed, 413 beyond the size limit), calls the
 // domain and maps its ApiError to {"error": {"code", "message", "field"}} with its
 // status. Handlers are thin: parse, authorise, call Control or Auth, answer JSON.
+//
+// Every GET outside /api/ serves the web dashboard (docs/dashboard.md) from
+// ApiOptions::web_dir: its files, and index.html for any other page path (the
+// dashboard routes in the browser). The API's routes are not affected.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -27,10 +31,18 @@ struct Response;
 
 namespace dec::control {
 
+// Where this build's esbuild output went (the dec_dashboard target's
+// directory in the build tree); "" when the build had no Node.js to make it.
+std::string default_web_dir();
+
 struct ApiOptions {
   size_t max_body_bytes = 64 * 1024;  // a larger body answers 413
   int max_json_depth = 32;            // deeper nesting answers 400
   int event_keepalive_ms = 15000;     // an event stream sends a comment this often
+  // The dashboard's files: index.html and assets/. Without index.html there,
+  // pages answer a 404 JSON error saying the dashboard was not built; the API
+  // works either way.
+  std::string web_dir = default_web_dir();
 };
 
 // A route as documented: method, OpenAPI path ("/api/v1/requests/{id}"), and the
@@ -74,6 +86,7 @@ class HttpApi {
   void add_people_routes();
   void add_node_routes();
   Reply events(Call& call);
+  void serve_dashboard(const httplib::Request& req, httplib::Response& res) const;
 
   Control& control_;
   Auth& auth_;
