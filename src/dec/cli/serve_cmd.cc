@@ -1,0 +1,140 @@
+// `dec serve`: a trained model behind the Open Inference Protocol (KServe v2)
+// over HTTP (docs/inference.md), until SIGTERM or SIGINT.
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "dec/cli/cli_util.h"
+#include "dec/core/error.h"
+#include "dec/model/model.h"
+#include "dec/serve/server.h"
+#include "dec/serve/served_model.h"
+
+namespace dec::cli {
+
+namespace {
+
+int g_serve_stop_pipe[2] = {-1, -1};
+volatile sig_atomic_t g_serve_stop_signal = 0;
+
+void on_serve_stop_signal(int sig) {
+  g_serve_stop_signal = sig;
+  char c = 1;
+  ssize_t ignored = ::write(g_serve_stop_pipe[1], &c, 1);  // async-signal-safe
+  (void)ignored;
+}
+
+struct ServeFlags {
+  serve::ServedModelOptions model;
+  serve::ServeOptions server;
+  std::string input;
+  std::string listen = "127.0.0.1:8000";
+  int threads = 0;
+  double max_body_mb = 64;
+};
+
+void parse_listen(const std::string& listen, serve::ServeOptions& o) {
+  const auto colon = listen.rfind(':');
+  DEC_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < listen.size(), ConfigError,
+            "invalid flag", "--listen", "expected HOST:PORT, got '", listen, "'");
+  o.host = listen.substr(0, colon);
+  if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']') o.host = o.host.substr(1, o.host.size() - 2);
+  char* end = nullptr;
+  const long port = std::strtol(listen.c_str() + colon + 1, &end, 10);
+  DEC_CHECK(*end == '\0' && port >= 0 && port <= 65535, ConfigError, "invalid flag", "--listen",
+            "port must be 0..65535, got '", listen.substr(colon + 1), "'");
+  o.port = static_cast<int>(port);
+}
+
+void run_serve(ServeFlags& f) {
+  parse_listen(f.listen, f.server);
+  DEC_CHECK(f.max_body_mb > 0, ConfigError, "invalid flag", "--max-body-mb", "must be > 0, got ", f.max_body_mb);
+  f.server.max_body_bytes = static_cast<size_t>(f.max_body_mb * 1024 * 1024);
+  if (!f.input.empty()) f.model.input = model::parse_shape(f.input, "--input");
+  if (f.threads > 0) set_threads(f.threads);
+  auto model = std::shared_ptr<const serve::ServedModel>(serve::ServedModel::load(f.model));
+  // SIGTERM and SIGINT: the handler writes to a pipe that a watcher thread
+  // reads; the watcher stops the server outside signal context.
+  DEC_CHECK(::pipe2(g_serve_stop_pipe, O_CLOEXEC | O_NONBLOCK) == 0, IoError, "cannot create a pipe",
+            "dec serve", std::strerror(errno));
+  struct sigaction action {};
+  action.sa_handler = on_serve_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  serve::InferenceServer server(model, f.server);
+  std::fprintf(stderr, "dec serve: %s (%zu blocks, checkpoint %s step %lld) on http://%s:%d/v2/models/%s\n",
+               model->name().c_str(), model->num_blocks(), model->checkpoint_dir().c_str(),
+               static_cast<long long>(model->checkpoint_step()), f.server.host.c_str(), server.port(),
+               model->name().c_str());
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    bool announced = false;
+    while (!done) {
+      pollfd p{g_serve_stop_pipe[0], POLLIN, 0};
+      if (::poll(&p, 1, 100) == 1) {
+        std::fprintf(stderr, "dec serve: stopping (%s)\n", g_serve_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        server.stop();
+        return;
+      }
+      if (!announced && server.ready()) {
+        std::fprintf(stderr, "dec serve: ready (%d warm-up passes done)\n", f.server.warmup);
+        announced = true;
+      }
+    }
+  });
+  server.run();
+  done = true;
+  watcher.join();
+  server.stop();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto f = std::make_shared<ServeFlags>();
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Serve a trained model with the Open Inference Protocol (KServe v2) over HTTP/JSON:\n"
+      "health, metadata, infer (JSON or binary tensors), Prometheus metrics (docs/inference.md).\n"
+      "Example: dec serve --model fmnist-cnn --checkpoint ckpt --listen 127.0.0.1:8000\n"
+      "         curl localhost:8000/v2/models/fmnist-cnn");
+  cmd->add_option("--model", f->model.model, "Zoo model (see `dec models`)")->required();
+  cmd->add_option("--checkpoint", f->model.checkpoint,
+                  "Checkpoint of `dec train` or `dec launch` (root or step directory)")
+      ->required();
+  cmd->add_option("--input", f->input, "Sample shape the model was trained for, e.g. 3x96x96 (default: the model's)");
+  cmd->add_option("--classes", f->model.classes, "Classes the model was trained for (default: the model's)");
+  cmd->add_option("--listen", f->listen, "HOST:PORT to serve on (port 0: any free port)")->capture_default_str();
+  cmd->add_option("--name", f->server.node, "This server's name in responses that ask where they ran")
+      ->capture_default_str();
+  cmd->add_option("--threads", f->threads, "Torch intra-op threads (default: all cores)");
+  cmd->add_option("--slots", f->server.slots, "Forward passes at once")->capture_default_str();
+  cmd->add_option("--max-queue", f->server.max_queue,
+                  "Requests waiting for a forward pass; one more answers 503")
+      ->capture_default_str();
+  cmd->add_option("--queue-timeout", f->server.queue_timeout_s,
+                  "Seconds a request may wait for a forward pass before it answers 503")
+      ->capture_default_str();
+  cmd->add_option("--max-body-mb", f->max_body_mb, "Largest request body in MiB; larger answers 413")
+      ->capture_default_str();
+  cmd->add_option("--max-rows", f->server.max_rows, "Samples per request; more answers 400")->capture_default_str();
+  cmd->add_option("--warmup", f->server.warmup, "Forward passes before /v2/health/ready answers 200")
+      ->capture_default_str();
+  cmd->add_option("--http-threads", f->server.http_threads,
+                  "Connections served at once (a kept-alive connection holds one)")
+      ->capture_default_str();
+  cmd->callback([f] { run_serve(*f); });
+}
+
+}  // namespace dec::cli

@@ -1,0 +1,93 @@
+// `dec serve` as an object: a ServedModel behind the Open Inference Protocol
+// (KServe v2) over HTTP on cpp-httplib (docs/inference.md lists the routes).
+//
+//   GET  /v2/health/live            200 while the process serves
+//   GET  /v2/health/ready           200 once the warm-up forward passes are done, else 400
+//   GET  /v2                        server metadata
+//   GET  /v2/models/{name}          model metadata: input "input", output "logits", FP32, batch -1
+//   GET  /v2/models/{name}/ready    as /v2/health/ready; 404 for another model
+//   POST /v2/models/{name}/infer    JSON, or the binary tensor extension
+//   GET  /metrics                   Prometheus text (metrics.h)
+// ({name} may be followed by /versions/{v}: there is one version.)
+//
+// Errors are {"error": "<message>"}: 400 (malformed JSON, a missing or
+// unknown input, wrong datatype or shape, too many rows), 404 (unknown model
+// or route), 413 (body over max_body_bytes), 503 (not ready yet, the queue is
+// full, or the request waited longer than queue_timeout_s for a compute slot:
+// Retry-After: 1), 500 (a bug: the request fails, the server goes on).
+//
+// Thread safety: start()/stop() from one thread; requests are served on
+// `http_threads` threads, forward passes on at most `slots` at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "dec/serve/admission.h"
+#include "dec/serve/metrics.h"
+#include "dec/serve/served_model.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace dec::serve {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;                      // 0 = a free port (see port())
+  int http_threads = 16;                // connections served at once (a kept-alive one holds a thread)
+  int slots = 1;                        // forward passes at once (each uses torch's intra-op threads)
+  int max_queue = 32;                   // requests waiting for a slot; one more answers 503
+  double queue_timeout_s = 10;          // a request waiting longer for a slot answers 503
+  size_t max_body_bytes = 64u << 20;    // a larger body answers 413
+  int64_t max_rows = 256;               // samples per request; more answers 400
+  int warmup = 3;                       // forward passes (1 sample, every block) before ready
+  size_t keep_alive_max_count = 100000; // requests per kept-alive connection
+  std::string node = "local";           // this server's name in the responses' "dec_ran"
+};
+
+class InferenceServer {
+ public:
+  // Binds the port; throws ConfigError (options), IoError (cannot listen).
+  InferenceServer(std::shared_ptr<const ServedModel> model, ServeOptions options);
+  ~InferenceServer();
+
+  int port() const { return port_; }
+  // Serves until stop(): warm-up on a thread of its own, then ready.
+  void run();
+  // run() on a thread of its own; returns once the server accepts.
+  void start();
+  // Stops accepting, finishes requests in flight. Idempotent.
+  void stop();
+  bool ready() const { return ready_; }
+  // Blocks until ready() or the server stops; returns ready().
+  bool wait_ready() const;
+
+  const ServedModel& model() const { return *model_; }
+  const ServeMetrics& metrics() const { return metrics_; }
+
+ private:
+  struct Outcome;
+  void install();
+  void warm_up();
+  void infer(const httplib::Request& req, httplib::Response& res);
+  void run_request(const httplib::Request& req, httplib::Response& res, Outcome& o);
+  bool known_model(const httplib::Request& req, httplib::Response& res) const;
+
+  std::shared_ptr<const ServedModel> model_;
+  ServeOptions options_;
+  ServeMetrics metrics_;
+  Admission admission_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_, warmup_thread_;
+  std::atomic<bool> ready_{false}, stopping_{false};
+  int port_ = 0;
+};
+
+}  // namespace dec::serve
