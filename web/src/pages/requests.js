@@ -27,7 +27,7 @@ function parseFacts(text) {
   return out;
 }
 
-function FileForm({ user, onFiled }) {
+function FileForm({ user, mine, onFiled }) {
   const empty = { kind: 'enrol', name: '', tier: 'edge', category: '', department: user.department || '',
                   facts: '', node_id: '', project: '', description: '', note: '' };
   const [f, setF] = useState(empty);
@@ -35,7 +35,6 @@ function FileForm({ user, onFiled }) {
   const [busy, setBusy] = useState(false);
   const [filed, setFiled] = useState(null);
   const departments = useLoad(() => api('GET', '/departments'), []);
-  const mine = useLoad(() => api('GET', '/me/nodes'), []);
   const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
   const nodes = (mine.data?.items || []).filter((n) => (kFrom[f.kind] || []).includes(n.state));
 
@@ -103,12 +102,18 @@ export function Requests({ user }) {
   const [state, setState] = useState('');
   const [kind, setKind] = useState('');
   const [more, setMore] = useState([]);
+  // The user's nodes: the form's choices, and names for the list's node ids.
+  const mine = useLoad(() => api('GET', '/me/nodes'), []);
+  const names = new Map((mine.data?.items || []).map((n) => [n.id, n.name]));
   const list = useLoad(() => {
     setMore([]);
     return api('GET', '/requests' + query({ state, kind, limit: 50 }));
   }, [state, kind]);
   const reload = useThrottled(list.reload, 300);
-  useEvents(['request.'], reload);
+  useEvents(['request.'], () => {
+    reload();
+    mine.reload();
+  });
   const items = (list.data?.items || []).concat(...more.map((m) => m.items));
   const next = more.length ? more[more.length - 1].next_before : list.data?.next_before;
   const loadMore = async () => {
@@ -117,7 +122,7 @@ export function Requests({ user }) {
   };
   return html`<section>
     <div class="page-head"><h2>Requests</h2></div>
-    <${FileForm} user=${user} onFiled=${reload} />
+    <${FileForm} user=${user} mine=${mine} onFiled=${reload} />
     <div class="page-head">
       <h3>${atLeast(user, 'leader') ? 'All requests' : 'My requests'}</h3>
       <div class="filters">
@@ -132,7 +137,7 @@ export function Requests({ user }) {
       <thead><tr><th>id</th><th>kind</th><th>node</th><th>details</th><th>state</th><th>reason</th><th>filed</th><th>decided</th></tr></thead>
       <tbody>${items.map((r) => html`<tr key=${r.id}>
         <td class="num">${r.id}</td><td><${Badge} value=${r.kind} /></td>
-        <td class="num">#${r.node_id}${r.payload?.node ? html` <span class="name">${r.payload.node.name}</span>` : null}</td>
+        <td class="num">#${r.node_id} <span class="name">${r.payload?.node?.name || names.get(r.node_id) || ''}</span></td>
         <td>${describe(r)}</td><td><${Badge} value=${r.state} /></td><td>${r.reason || ''}</td>
         <td class="time">${formatTime(r.created_at)}</td><td class="time">${formatTime(r.decided_at)}</td></tr>`)}</tbody>
     </table>
