@@ -8,7 +8,9 @@
 //     exchange and queue, one message per confirm and 500 per confirm;
 //   outbox relay: outbox rows (written by Control::record, as every state change
 //     writes them) relayed per second by the control plane's OutboxRelay to its
-//     embedded sink (the EventHub behind GET /events).
+//     embedded sink (the EventHub behind GET /events) and to RabbitMQ through
+//     BrokerSink (`dec control --amqp`: persistent messages, confirmed a batch at
+//     a time, the EventHub fed too).
 //
 //   build/bench/control_services [--rounds 5] [--messages 20000] [--outbox 20000]
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "dec/control/broker.h"
 #include "dec/control/clock.h"
 #include "dec/control/control.h"
 #include "dec/control/db.h"
@@ -119,7 +122,9 @@ void run_stampedes(const std::string& redis_url, int rounds) {
 
 double publishes_per_s(const std::string& url, long n, size_t batch) {
   dec::services::AmqpTopology topology;
-  topology.exchange = "bench.events";
+  topology.exchange = "bench.events";  // names of its own, apart from the control plane's topology
+  topology.dead_letter_exchange = topology.dead_letter_queue = "bench.dead";
+  topology.delay_exchange = topology.delay_queue = "bench.delay";
   topology.queues = {{"bench.q" + std::to_string(batch), {"#"}}};
   dec::services::AmqpOptions options;
   options.url = url;
@@ -134,6 +139,15 @@ double publishes_per_s(const std::string& url, long n, size_t batch) {
     publisher.publish(messages);
   }
   return static_cast<double>(n) / seconds_since(t);
+}
+
+void bind_consumer_queue(const dec::control::BrokerOptions& broker) {
+  dec::services::AmqpTopology topology = dec::control::broker_topology(broker);  // what BrokerSink declares
+  topology.queues.push_back({"bench.notifications", {"#"}});
+  dec::services::AmqpOptions options;
+  options.url = broker.url;
+  dec::services::AmqpPublisher publisher(options, topology);
+  publisher.publish({{"setup", "bench.setup", "{}", "application/json"}});  // connects and declares
 }
 
 // Rows per second through the control plane's relay to `sink`, after `rows`
@@ -188,12 +202,24 @@ int main(int argc, char** argv) {
     std::printf("publish with confirms, persistent 200-byte messages: 1 per confirm %.0f/s, 500 per confirm %.0f/s "
                 "(%.1fx)\n",
                 one, many, many / one);
-    std::string dir = temp_dir();
     dec::control::EventHub hub;
+    std::string dir = temp_dir();
     double hub_rate = relayed_per_s(hub, outbox, dir);
     std::filesystem::remove_all(dir);
-    std::printf("outbox relay (SQLite, batches of %d): %ld rows to the in-process EventHub %.0f rows/s\n",
-                dec::control::RelayOptions{}.batch, outbox, hub_rate);
+    dec::control::BrokerOptions broker;
+    broker.url = rabbit.url();
+    broker.remind_after_s = 0;  // no reminder messages: only the notifications
+    // A consumer's durable queue bound to every topic, as a subscriber of the
+    // notifications declares it: without one the exchange routes nothing and
+    // the broker confirms without storing.
+    bind_consumer_queue(broker);
+    dec::control::BrokerSink sink(broker, hub);
+    dir = temp_dir();
+    double broker_rate = relayed_per_s(sink, outbox, dir);
+    std::filesystem::remove_all(dir);
+    std::printf("outbox relay (SQLite, %d rows a pass), %ld rows: to the in-process EventHub %.0f rows/s, to "
+                "RabbitMQ with confirms (BrokerSink, one durable queue bound) %.0f rows/s (EventHub / RabbitMQ %.1fx)\n",
+                dec::control::RelayOptions{}.batch, outbox, hub_rate, broker_rate, hub_rate / broker_rate);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "control_services: %s\n", e.what());
     return 1;
