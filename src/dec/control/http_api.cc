@@ -95,7 +95,8 @@ bool safe_file_path(const std::string& path) {
   if (path.size() < 2 || path.size() > 200 || path[0] != '/') return false;
   char prev = '/';
   for (char c : path.substr(1)) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/';
+    bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/';
     if (!ok || (prev == '/' && (c == '.' || c == '/'))) return false;
     prev = c;
   }
