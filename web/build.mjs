@@ -45,8 +45,8 @@ writeFileSync(join(staging, 'index.html'), `<!doctype html>
 </html>
 `);
 
-// Swap the new output in whole, so that a running server never serves a page
-// whose assets are gone.
+// Replace the previous output whole (written beside it first), so that no old
+// asset is left behind and a failed build leaves the previous one in place.
 rmSync(out + '.old', { recursive: true, force: true });
 try { renameSync(out, out + '.old'); } catch (e) { if (e.code !== 'ENOENT') throw e; }
 renameSync(staging, out);

@@ -18,7 +18,7 @@ function hardwareSummary(hw) {
     .join(' · ');
 }
 
-function Filters({ f, set, departments, users }) {
+function Filters({ f, set, departments, users, categories }) {
   const field = (name) => ({ value: f[name], onInput: (e) => set({ ...f, [name]: e.target.value }) });
   return html`<div class="filters">
     <input id="f-q" type="search" placeholder="Name contains…" ...${field('q')} />
@@ -30,7 +30,10 @@ function Filters({ f, set, departments, users }) {
       <option value="">any tier</option>
       ${kTiers.map((s) => html`<option value=${s}>${s}</option>`)}
     </select>
-    <input id="f-category" type="text" placeholder="Category" ...${field('category')} />
+    <select id="f-category" ...${field('category')}>
+      <option value="">any category</option>
+      ${categories.map((c) => html`<option value=${c}>${c}</option>`)}
+    </select>
     <select id="f-department" ...${field('department')}>
       <option value="">any department</option>
       ${departments.map((d) => html`<option value=${d.name}>${d.name}</option>`)}
@@ -58,6 +61,9 @@ export function Equipment() {
   const sentinel = useRef(null);
   const departments = useLoad(() => api('GET', '/departments'), []);
   const users = useLoad(() => api('GET', '/users'), []);
+  // The categories in use, for the category filter (the statistics count them).
+  const stats = useLoad(() => api('GET', '/stats'), []);
+  const categories = Object.keys(stats.data?.nodes_by_category || {}).sort();
   const owners = new Map((users.data?.items || []).map((u) => [u.id, u]));
 
   const base = () => ({ ...filters, per_page: kPerPage });
@@ -109,7 +115,8 @@ export function Equipment() {
       <h2>Equipment</h2>
       <span class="muted">${rows.length}${cursor ? '+' : ''} shown, newest first</span>
     </div>
-    <${Filters} f=${f} set=${setF} departments=${departments.data?.items || []} users=${users.data?.items || []} />
+    <${Filters} f=${f} set=${setF} departments=${departments.data?.items || []}
+      users=${users.data?.items || []} categories=${categories} />
     ${stale ? html`<div class="notice">Equipment changed. <button class="link" onClick=${() => load(false)}>Reload</button></div>` : null}
     <${ErrorBox} error=${error} />
     <table class="grid" id="equipment">
