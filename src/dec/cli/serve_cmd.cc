@@ -16,9 +16,12 @@
 
 #include "dec/cli/cli_util.h"
 #include "dec/core/error.h"
+#include "dec/cluster/load.h"
 #include "dec/model/model.h"
+#include "dec/profile/profile.h"
 #include "dec/serve/server.h"
 #include "dec/serve/served_model.h"
+#include "dec/serve/split_inputs.h"
 
 namespace dec::cli {
 
@@ -41,6 +44,10 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:8000";
   int threads = 0;
   double max_body_mb = 64;
+  std::string tier = "cloud";
+  std::string split;             // "s1,s2"
+  std::string profile, cluster, device;
+  bool no_fallback = false;
 };
 
 void parse_listen(const std::string& listen, serve::ServeOptions& o) {
@@ -56,6 +63,36 @@ void parse_listen(const std::string& listen, serve::ServeOptions& o) {
   o.port = static_cast<int>(port);
 }
 
+// --tier, --split, --cluster/--device/--profile into the server's chain options.
+void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
+  serve::ServeOptions& o = f.server;
+  o.tier = f.tier == "device" ? 0 : f.tier == "edge" ? 1 : 2;
+  o.fallback = !f.no_fallback;
+  if (!f.split.empty()) {
+    const auto comma = f.split.find(',');
+    DEC_CHECK(comma != std::string::npos, ConfigError, "invalid flag", "--split", "expected s1,s2, got '", f.split, "'");
+    char *end1 = nullptr, *end2 = nullptr;
+    const std::string a = f.split.substr(0, comma), b = f.split.substr(comma + 1);
+    const unsigned long s1 = std::strtoul(a.c_str(), &end1, 10), s2 = std::strtoul(b.c_str(), &end2, 10);
+    DEC_CHECK(!a.empty() && !b.empty() && *end1 == '\0' && *end2 == '\0', ConfigError, "invalid flag", "--split",
+              "expected s1,s2 (block indices), got '", f.split, "'");
+    o.split = {s1, s2};
+  }
+  if (f.cluster.empty()) {
+    DEC_CHECK(f.profile.empty(), ConfigError, "invalid flags", "--profile", "needs --cluster and --device");
+    return;
+  }
+  DEC_CHECK(!f.device.empty(), ConfigError, "invalid flags", "--cluster", "needs --device (whose chain to serve)");
+  const serve::TierChain chain = serve::tier_chain(cluster::load_cluster(f.cluster), f.device);
+  o.prior = chain.links;
+  if (o.node == "local") o.node = chain.nodes[o.tier];
+  if (f.profile.empty()) return;
+  const profile::ModelProfile p = profile::load_profile(f.profile);
+  DEC_CHECK(p.model_hash.empty() || p.model_hash == model.hash(), Mismatch, "the profile is of another model",
+            f.profile, "model hash ", p.model_hash.substr(0, 12), ", the served model's ", model.hash().substr(0, 12));
+  o.decider = std::make_shared<serve::SplitDecider>(serve::make_split_model(p, chain.speeds));
+}
+
 void run_serve(ServeFlags& f) {
   parse_listen(f.listen, f.server);
   DEC_CHECK(f.max_body_mb > 0, ConfigError, "invalid flag", "--max-body-mb", "must be > 0, got ", f.max_body_mb);
@@ -63,6 +100,7 @@ void run_serve(ServeFlags& f) {
   if (!f.input.empty()) f.model.input = model::parse_shape(f.input, "--input");
   if (f.threads > 0) set_threads(f.threads);
   auto model = std::shared_ptr<const serve::ServedModel>(serve::ServedModel::load(f.model));
+  configure_tiers(f, *model);
   // SIGTERM and SIGINT: the handler writes to a pipe that a watcher thread
   // reads; the watcher stops the server outside signal context.
   DEC_CHECK(::pipe2(g_serve_stop_pipe, O_CLOEXEC | O_NONBLOCK) == 0, IoError, "cannot create a pipe",
@@ -77,6 +115,14 @@ void run_serve(ServeFlags& f) {
                model->name().c_str(), model->num_blocks(), model->checkpoint_dir().c_str(),
                static_cast<long long>(model->checkpoint_step()), f.server.host.c_str(), server.port(),
                model->name().c_str());
+  if (!f.server.next.empty()) {
+    std::fprintf(stderr, "dec serve: %s tier '%s', next tier %s, split %s\n", f.tier.c_str(), f.server.node.c_str(),
+                 f.server.next.c_str(),
+                 f.server.tier == 1   ? "the device's, sent with each request"
+                 : !f.split.empty()   ? f.split.c_str()
+                 : f.server.decider ? (f.server.objective + "-optimal per request").c_str()
+                                    : "device-only unless the request's dec_split says otherwise");
+  }
   std::atomic<bool> done{false};
   std::thread watcher([&] {
     bool announced = false;
@@ -107,8 +153,14 @@ void add_serve_command(CLI::App& app) {
       "serve",
       "Serve a trained model with the Open Inference Protocol (KServe v2) over HTTP/JSON:\n"
       "health, metadata, infer (JSON or binary tensors), Prometheus metrics (docs/inference.md).\n"
+      "Across tiers, each tier runs a server and the device splits each request's forward pass:\n"
+      "the device runs blocks [0, s1), the edge [s1, s2), the cloud the rest.\n"
       "Example: dec serve --model fmnist-cnn --checkpoint ckpt --listen 127.0.0.1:8000\n"
-      "         curl localhost:8000/v2/models/fmnist-cnn");
+      "         curl localhost:8000/v2/models/fmnist-cnn\n"
+      "Example: dec serve ... --tier cloud --listen :8002\n"
+      "         dec serve ... --tier edge --listen :8001 --next http://127.0.0.1:8002\n"
+      "         dec serve ... --tier device --listen :8000 --next http://127.0.0.1:8001 \\\n"
+      "             --cluster scenarios/S2.yaml --device dev0 --profile w1.json");
   cmd->add_option("--model", f->model.model, "Zoo model (see `dec models`)")->required();
   cmd->add_option("--checkpoint", f->model.checkpoint,
                   "Checkpoint of `dec train` or `dec launch` (root or step directory)")
@@ -134,6 +186,27 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--http-threads", f->server.http_threads,
                   "Connections served at once (a kept-alive connection holds one)")
       ->capture_default_str();
+  cmd->add_option("--tier", f->tier, "This server's tier: device, edge or cloud (a lone server: cloud)")
+      ->check(CLI::IsMember({"device", "edge", "cloud"}))
+      ->capture_default_str();
+  cmd->add_option("--next", f->server.next, "device, edge: the next tier's server, http://HOST:PORT");
+  cmd->add_option("--split", f->split, "device: a fixed split s1,s2 (blocks [0,s1) here, [s1,s2) on the edge)");
+  cmd->add_option("--cluster", f->cluster, "Cluster spec: the tiers' speeds and the links' rates (priors)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--device", f->device, "With --cluster: the device node whose chain this server is on");
+  cmd->add_option("--profile", f->profile,
+                  "device: block profile (`dec profile`) that the split decision scales to each tier's speed")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--objective", f->server.objective,
+                  "device: the split minimises latency, or device energy under --latency-bound")
+      ->check(CLI::IsMember({"latency", "energy"}))
+      ->capture_default_str();
+  cmd->add_option("--latency-bound", f->server.latency_bound_s, "With --objective energy: seconds")
+      ->capture_default_str();
+  cmd->add_option("--next-timeout", f->server.next_timeout_s, "Seconds to wait for the next tier")
+      ->capture_default_str();
+  cmd->add_flag("--no-fallback", f->no_fallback,
+                "When the next tier fails, answer 503 instead of finishing the forward pass here");
   cmd->callback([f] { run_serve(*f); });
 }
 

@@ -35,6 +35,12 @@ class LinkEstimator {
   bool observe(double bytes, double seconds);
   // A probe: a round trip of (almost) no payload, `rtt_s` there and back.
   bool observe_probe(double rtt_s) { return observe(0, rtt_s / 2); }
+  // A round trip: `up` bytes there, `down` bytes back, `seconds` on the wire
+  // (the far side's own time taken off). 2 latency + (up + down) / bandwidth
+  // is the line at half the bytes and half the time.
+  bool observe_round_trip(double up, double down, double seconds) {
+    return observe((up + down) / 2, seconds / 2);
+  }
 
   double bandwidth_Bps() const { return bandwidth_; }
   double latency_s() const { return latency_; }

@@ -9,6 +9,8 @@
 #include "dec/core/error.h"
 #include "dec/core/version.h"
 #include "dec/serve/kserve.h"
+#include "dec/serve/next_tier.h"
+#include "dec/serve/server_util.h"
 
 namespace dec::serve {
 
@@ -16,25 +18,8 @@ namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kInputName = "input";
-constexpr const char* kOutputName = "logits";
 // A model's path: /v2/models/{name}, optionally /versions/{version}.
 constexpr const char* kModelPath = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
-
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-void answer(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(dump(body), "application/json");
-}
-
-void answer_error(httplib::Response& res, int status, const std::string& message) {
-  if (status == 503) res.set_header("Retry-After", "1");
-  answer(res, status, json{{"error", message}});
-}
 
 json shape_with_batch(const std::vector<int64_t>& per_sample) {
   json s = json::array({-1});
@@ -43,11 +28,6 @@ json shape_with_batch(const std::vector<int64_t>& per_sample) {
 }
 
 }  // namespace
-
-struct InferenceServer::Outcome {
-  int status = 500;
-  double queue_s = -1, compute_s = -1;
-};
 
 InferenceServer::InferenceServer(std::shared_ptr<const ServedModel> model, ServeOptions options)
     : model_(std::move(model)), options_(std::move(options)), metrics_(model_->name()),
@@ -61,6 +41,7 @@ InferenceServer::InferenceServer(std::shared_ptr<const ServedModel> model, Serve
             "must be > 0, got ", options_.queue_timeout_s);
   DEC_CHECK(options_.max_rows >= 1, ConfigError, "invalid option", "--max-rows", "must be >= 1, got ",
             options_.max_rows);
+  configure_chain();
   http_ = std::make_unique<httplib::Server>();
   // Without TCP_NODELAY a kept-alive connection waits on delayed ACKs; the
   // default of 5 requests per connection defeats keep-alive.
@@ -81,6 +62,27 @@ InferenceServer::InferenceServer(std::shared_ptr<const ServedModel> model, Serve
 }
 
 InferenceServer::~InferenceServer() { stop(); }
+
+void InferenceServer::configure_chain() {
+  ServeOptions& o = options_;
+  const size_t n = model_->num_blocks();
+  DEC_CHECK(o.tier >= 0 && o.tier < kTiers, ConfigError, "invalid option", "--tier",
+            "must be device, edge or cloud");
+  DEC_CHECK(o.next.empty() || o.tier < 2, ConfigError, "invalid option", "--next",
+            "the cloud is the last tier: it has no next one");
+  DEC_CHECK(o.split.empty() || (o.split.size() == 2 && o.split[0] <= o.split[1] && o.split[1] <= n),
+            ConfigError, "invalid option", "--split", "expected s1,s2 with 0 <= s1 <= s2 <= ", n);
+  DEC_CHECK(o.objective == "latency" || o.objective == "energy", ConfigError, "invalid option",
+            "--objective", "must be latency or energy, got '", o.objective, "'");
+  DEC_CHECK(!o.decider || o.decider->num_blocks() == n, ConfigError, "invalid split model", model_->name(),
+            "the profile has ", o.decider ? o.decider->num_blocks() : 0, " blocks, the model ", n);
+  if (o.next.empty()) return;
+  LinkEstimatorOptions prior;
+  if (o.prior.bandwidth_Bps[o.tier] > 0) prior.prior_bandwidth_Bps = o.prior.bandwidth_Bps[o.tier];
+  prior.prior_latency_s = o.prior.latency_s[o.tier];
+  next_ = std::make_unique<NextTier>(o.next, prior, o.next_timeout_s);
+  learned_ = o.prior;
+}
 
 void InferenceServer::warm_up() {
   const size_t n = model_->num_blocks();
@@ -180,94 +182,6 @@ void InferenceServer::infer(const httplib::Request& req, httplib::Response& res)
     answer_error(res, 500, str("internal error: ", e.what()));
   }
   metrics_.request(o.status, since(t0), o.queue_s, o.compute_s);
-}
-
-namespace {
-
-// The one input, checked against the model: its rows.
-int64_t check_input(const InferRequest& r, const ServedModel& m, int64_t max_rows) {
-  if (r.inputs.size() != 1) {
-    throw ProtocolError(400, str("expected 1 input ('", kInputName, "'), got ", r.inputs.size()));
-  }
-  const Tensor& in = r.inputs[0];
-  if (in.name != kInputName) {
-    throw ProtocolError(400, str("unknown input '", in.name, "': this model takes '", kInputName, "'"));
-  }
-  const std::vector<int64_t>& want = m.boundary_shape(0);
-  std::vector<int64_t> tail(in.shape.begin() + (in.shape.empty() ? 0 : 1), in.shape.end());
-  if (in.shape.empty() || tail != want || in.shape[0] < 1) {
-    throw ProtocolError(400, str("input '", kInputName, "': shape must be [N, ",
-                                 dump(json(want)).substr(1), " with N >= 1, got ", dump(json(in.shape))));
-  }
-  if (in.shape[0] > max_rows) {
-    throw ProtocolError(400, str("input '", kInputName, "': ", in.shape[0], " rows, at most ", max_rows,
-                                 " per request"));
-  }
-  for (const auto& o : r.outputs) {
-    if (o.name != kOutputName) {
-      throw ProtocolError(400, str("unknown output '", o.name, "': this model gives '", kOutputName, "'"));
-    }
-  }
-  return in.shape[0];
-}
-
-bool asks_report(const InferRequest& r) {
-  const json& p = r.parameters;
-  return p.contains("dec_report") && p["dec_report"].is_boolean() && p["dec_report"].get<bool>();
-}
-
-}  // namespace
-
-void InferenceServer::run_request(const httplib::Request& req, httplib::Response& res, Outcome& o) {
-  if (!known_model(req, res)) {
-    o.status = 404;
-    return;
-  }
-  if (!ready_) throw ProtocolError(503, "the model is not ready yet (warming up)");
-  const InferRequest r = parse_infer_request(split_body(req.body, req.get_header_value(kInferenceHeaderLength)));
-  const int64_t rows = check_input(r, *model_, options_.max_rows);
-  const auto tq = Clock::now();
-  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.queue_timeout_s));
-  const Admission::Result admitted = admission_.acquire(timeout);
-  o.queue_s = since(tq);
-  if (admitted == Admission::Result::kQueueFull) {
-    throw ProtocolError(503, str("the server is busy: ", options_.max_queue, " requests are already waiting"));
-  }
-  if (admitted == Admission::Result::kTimedOut) {
-    throw ProtocolError(503, str("no compute slot within ", options_.queue_timeout_s, " s"));
-  }
-  struct Release {
-    Admission& a;
-    ~Release() { a.release(); }
-  } release{admission_};
-  const size_t n = model_->num_blocks();
-  const auto tc = Clock::now();
-  Tensor out;
-  out.data = model_->run(r.inputs[0].data, rows, 0, n);
-  o.compute_s = since(tc);
-  out.name = kOutputName;
-  out.shape = {rows};
-  for (int64_t d : model_->boundary_shape(n)) out.shape.push_back(d);
-  out.binary = !r.outputs.empty() && r.outputs[0].binary;
-  InferResponse resp;
-  resp.model_name = model_->name();
-  resp.id = r.id;
-  if (asks_report(r)) {
-    resp.parameters["dec_split"] = {n, n};
-    resp.parameters["dec_ran"] = json::array(
-        {{{"node", options_.node}, {"blocks", {0, n}}, {"queue_s", o.queue_s}, {"compute_s", o.compute_s}}});
-  }
-  resp.outputs.push_back(std::move(out));
-  size_t header_length = 0;
-  std::string body = write_infer_response(resp, &header_length);
-  if (resp.outputs[0].binary) {
-    res.set_header(kInferenceHeaderLength, std::to_string(header_length));
-    res.set_content(std::move(body), "application/octet-stream");
-  } else {
-    res.set_content(std::move(body), "application/json");
-  }
-  res.status = 200;
-  o.status = 200;
 }
 
 }  // namespace dec::serve

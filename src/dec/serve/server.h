@@ -20,7 +20,11 @@
 // `http_threads` threads, forward passes on at most `slots` at once.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
+#include <mutex>
+#include <vector>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +33,7 @@
 #include "dec/serve/admission.h"
 #include "dec/serve/metrics.h"
 #include "dec/serve/served_model.h"
+#include "dec/serve/split.h"
 
 namespace httplib {
 class Server;
@@ -37,6 +42,10 @@ struct Response;
 }  // namespace httplib
 
 namespace dec::serve {
+
+class NextTier;
+struct Tensor;
+struct InferRequest;
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
@@ -50,6 +59,18 @@ struct ServeOptions {
   int warmup = 3;                       // forward passes (1 sample, every block) before ready
   size_t keep_alive_max_count = 100000; // requests per kept-alive connection
   std::string node = "local";           // this server's name in the responses' "dec_ran"
+
+  // Collaborative inference: this server's place in a device -> edge -> cloud
+  // chain (docs/inference.md, "Across tiers"). Every tier loads the whole model.
+  int tier = 2;                    // 0 device, 1 edge, 2 cloud; a lone server is the last tier
+  std::string next;                // device, edge: the next tier's http://HOST:PORT ("" = none)
+  double next_timeout_s = 30;      // a partial forward unanswered this long counts as failed
+  bool fallback = true;            // when the next tier fails, finish the forward here
+  std::vector<size_t> split;       // device: a fixed split {s1, s2}; empty: decide per request
+  std::shared_ptr<const SplitDecider> decider;  // device with a next tier and no fixed split
+  Conditions prior;                // device: the links before any transfer (queues 0)
+  std::string objective = "latency";  // or "energy": least device energy under latency_bound_s
+  double latency_bound_s = 1;
 };
 
 class InferenceServer {
@@ -74,16 +95,26 @@ class InferenceServer {
 
  private:
   struct Outcome;
+  struct Route;
+  void configure_chain();
   void install();
   void warm_up();
   void infer(const httplib::Request& req, httplib::Response& res);
   void run_request(const httplib::Request& req, httplib::Response& res, Outcome& o);
   bool known_model(const httplib::Request& req, httplib::Response& res) const;
+  Route route_of(const InferRequest& r) const;
+  Route decide(Route route, const nlohmann::json& parameters) const;
+  // Runs [begin, end) in a compute slot; `o` gets the queue and compute seconds.
+  std::vector<float> compute(const std::vector<float>& in, int64_t rows, size_t begin, size_t end, Outcome& o);
+  Conditions conditions() const;
 
   std::shared_ptr<const ServedModel> model_;
   ServeOptions options_;
   ServeMetrics metrics_;
   Admission admission_;
+  std::unique_ptr<NextTier> next_;
+  mutable std::mutex learned_mu_;
+  Conditions learned_;  // guarded by learned_mu_: the hop after the next tier and the queues, as answers report them
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_, warmup_thread_;
   std::atomic<bool> ready_{false}, stopping_{false};

@@ -1,0 +1,62 @@
+// The next tier of a device -> edge -> cloud chain, as one tier sees it: a
+// pool of kept-alive HTTP clients to its server, the partial forward sent
+// there (the activation at a boundary, as a binary tensor of the Open
+// Inference Protocol, with the split in the request's parameters), and the
+// hop's bandwidth and latency estimated from those round trips.
+//
+// Request parameters between tiers: "dec_boundary": s (the input holds
+// boundary s, not the model's input), "dec_split": [s1, s2]. The answer's
+// parameters carry "dec_server_s" (the far side's receipt to answer), which
+// is taken off the round trip to time the hop.
+//
+// Thread safety: forward() and estimate() may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dec/serve/kserve.h"
+#include "dec/serve/link_estimator.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace dec::serve {
+
+class NextTier {
+ public:
+  // `url` is http://HOST:PORT; throws ConfigError otherwise.
+  NextTier(const std::string& url, LinkEstimatorOptions prior, double timeout_s);
+  ~NextTier();
+
+  struct Reply {
+    InferResponse response;
+    double round_trip_s = 0;
+    double up_bytes = 0, down_bytes = 0;
+  };
+  // Sends boundary `boundary` of `rows` samples on. Throws ProtocolError:
+  // 503 when the next tier cannot be reached or does not answer within the
+  // timeout, or answers 5xx (the message names it and its reason), and the
+  // next tier's own 4xx status and message otherwise.
+  Reply forward(const std::string& model, const std::string& id, const Tensor& activation,
+                size_t boundary, size_t s1, size_t s2);
+
+  LinkEstimator estimate() const;
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_, host_;
+  int port_ = 0;
+  double timeout_s_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mu_
+  LinkEstimator estimate_;                              // guarded by mu_
+
+  std::unique_ptr<httplib::Client> take();
+  void give_back(std::unique_ptr<httplib::Client> c);
+};
+
+}  // namespace dec::serve

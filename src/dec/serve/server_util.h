@@ -1,0 +1,40 @@
+// Pieces the server's sources share (not part of the module's interface).
+#pragma once
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "dec/serve/server.h"
+
+namespace dec::serve {
+
+inline constexpr const char* kInputName = "input";
+inline constexpr const char* kOutputName = "logits";
+
+inline double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+inline std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+inline void answer(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+inline void answer_error(httplib::Response& res, int status, const std::string& message) {
+  if (status == 503) res.set_header("Retry-After", "1");
+  answer(res, status, nlohmann::json{{"error", message}});
+}
+
+struct InferenceServer::Outcome {
+  int status = 500;
+  double queue_s = -1, compute_s = -1;
+};
+
+}  // namespace dec::serve
