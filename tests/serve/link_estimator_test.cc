@@ -60,6 +60,17 @@ TEST(LinkEstimator, ProbesMeasureTheLatency) {
   EXPECT_NEAR(e.latency_s(), 0.05, 1e-9);
 }
 
+TEST(LinkEstimator, RoundTripsGiveTheOneWayLatency) {
+  LinkEstimator e;
+  const double up[] = {3e3, 1e5, 2.5e4}, down[] = {50, 50, 50};
+  for (int i = 0; i < 30; ++i) {
+    const double wire = 2 * 0.02 + (up[i % 3] + down[i % 3]) / 4e5;
+    e.observe_round_trip(up[i % 3], down[i % 3], wire);
+  }
+  EXPECT_NEAR(e.latency_s(), 0.02, 1e-9);
+  EXPECT_NEAR(e.bandwidth_Bps(), 4e5, 1e-3);
+}
+
 TEST(LinkEstimator, TransfersFasterThanTheKnownLatencyLowerIt) {
   LinkEstimatorOptions o;
   o.prior_latency_s = 0.5;

@@ -157,9 +157,9 @@ void add_serve_command(CLI::App& app) {
       "the device runs blocks [0, s1), the edge [s1, s2), the cloud the rest.\n"
       "Example: dec serve --model fmnist-cnn --checkpoint ckpt --listen 127.0.0.1:8000\n"
       "         curl localhost:8000/v2/models/fmnist-cnn\n"
-      "Example: dec serve ... --tier cloud --listen :8002\n"
-      "         dec serve ... --tier edge --listen :8001 --next http://127.0.0.1:8002\n"
-      "         dec serve ... --tier device --listen :8000 --next http://127.0.0.1:8001 \\\n"
+      "Example: dec serve ... --tier cloud --listen 127.0.0.1:8002\n"
+      "         dec serve ... --tier edge --listen 127.0.0.1:8001 --next http://127.0.0.1:8002\n"
+      "         dec serve ... --tier device --listen 127.0.0.1:8000 --next http://127.0.0.1:8001 \\\n"
       "             --cluster scenarios/S2.yaml --device dev0 --profile w1.json");
   cmd->add_option("--model", f->model.model, "Zoo model (see `dec models`)")->required();
   cmd->add_option("--checkpoint", f->model.checkpoint,
