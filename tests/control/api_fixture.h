@@ -1,5 +1,6 @@
-// An in-process `dec control` on a free port with a SQLite database in a
-// temporary directory, and a client that logs in through the file sender.
+// An in-process `dec control` on a free port over the binary's backend
+// (fixture.h: SQLite in a temporary directory, or PostgreSQL + Redis +
+// RabbitMQ), and a client that logs in through the file sender.
 #pragma once
 
 #include <httplib.h>
@@ -30,6 +31,12 @@ class ApiFixture : public ::testing::Test {
     o.clock = &clock_;
     o.api.event_keepalive_ms = 50;
     o.relay.poll_ms = 50;
+    if (kWithServices) {
+      o.db_url = fresh_postgres_database();
+      o.redis_url = test_redis_url();
+      o.redis_prefix = unique_prefix();
+      o.amqp_url = test_amqp_url();
+    }
     customise(o);
     server_ = std::make_unique<ControlServer>(o);
     server_->start();

@@ -157,5 +157,39 @@ TEST_F(ApiTest, DecisionsReachTheEventStream) {
   EXPECT_NE(seen.find("event: request.filed"), std::string::npos) << seen;
 }
 
+// The session check is cached: a role change reaches it before the PATCH answers.
+TEST_F(ApiTest, ARoleChangeHoldsFromTheNextCall) {
+  seed();
+  EXPECT_EQ(call("GET", "/api/v1/nodes", leader_).status, 200);
+  Reply r = call("PATCH", "/api/v1/users/" + std::to_string(leader_id_), admin_,
+                 nlohmann::json{{"role", "operator"}});
+  EXPECT_EQ(r.status, 200) << r.body.dump();
+  EXPECT_EQ(call("GET", "/api/v1/nodes", leader_).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/me", leader_).body["role"], "operator");
+}
+
+// Embedded, a timer reminds the leaders of a request left pending.
+class ReminderTimerTest : public ApiTest {
+ protected:
+  void customise(ServerOptions& o) override { o.reminder_check_ms = 20; }
+};
+
+TEST_F(ReminderTimerTest, RemindsOfARequestLeftPending) {
+  if (kWithServices) GTEST_SKIP() << "with RabbitMQ, delayed messages remind (ControlBroker tests)";
+  seed();
+  Reply filed = call("POST", "/api/v1/requests", op_, enrol_body("waiting"));
+  ASSERT_EQ(filed.status, 201);
+  int64_t id = filed.body["id"];
+  clock_.advance_ms(server_->control().options().remind_after_ms);
+  nlohmann::json events;
+  for (int i = 0; i < 500; ++i) {
+    events = server_->control().audit(5, 0, "request", id)["items"];
+    if (events[0]["action"] == "request.reminder") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(events[0]["action"], "request.reminder");
+  EXPECT_EQ(events.size(), 2u);  // filed, reminded once
+}
+
 }  // namespace
 }  // namespace dec::control::testing

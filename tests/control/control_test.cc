@@ -1,5 +1,6 @@
-// The domain (control.h) without HTTP, on SQLite: requests and decisions, the
-// equipment list's paging against a reference order, statistics, audit.
+// The domain (control.h) without HTTP, with its cache, on the binary's backend
+// (fixture.h): requests and decisions, the equipment list's paging against a
+// reference order, statistics, audit, reminders.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +15,11 @@ namespace {
 
 class ControlTest : public ::testing::Test {
  protected:
-  ControlTest() : db_(open_test_sqlite(dir_)), control_(*db_, clock_) { org_ = seed_org(control_); }
+  ControlTest() : db_(open_test_db(dir_)), cache_(test_cache_options()), control_(*db_, clock_) {
+    EXPECT_TRUE(cache_.wait_ready(10));
+    control_.set_cache(&cache_);
+    org_ = seed_org(control_);
+  }
 
   int status_of(const std::function<void()>& fn) {
     try {
@@ -34,6 +39,7 @@ class ControlTest : public ::testing::Test {
   TempDir dir_;
   ManualClock clock_;
   std::unique_ptr<Db> db_;
+  ControlCache cache_;
   Control control_;
   Org org_;
 };
@@ -225,6 +231,51 @@ TEST_F(ControlTest, LeadersManageOperatorsOnly) {
   auto u = control_.update_user(org_.leader, org_.op.id, {{"disabled", true}});
   EXPECT_EQ(u["disabled"], true);
   EXPECT_EQ(status_of([&] { control_.create_user(org_.admin, {{"address", "OP@example.org"}}); }), 409);
+}
+
+// Every write invalidates what it made stale, and a cached read loads nothing.
+TEST_F(ControlTest, CachedReadsFollowEveryWrite) {
+  int64_t node = enrol_and_approve("cached");
+  EXPECT_EQ(control_.get_node(node)["state"], "available");
+  EXPECT_EQ(control_.statistics()["nodes_by_state"]["available"], 1);
+  EXPECT_EQ(control_.list_departments()["items"].size(), 2u);
+  auto r = control_.file_request(org_.op, {{"kind", "fault"}, {"node_id", node}});
+  EXPECT_EQ(control_.statistics()["pending_requests"], 1);
+  control_.decide(org_.leader, r["id"], true, "", std::nullopt);
+  EXPECT_EQ(control_.get_node(node)["state"], "faulty");
+  EXPECT_EQ(control_.statistics()["nodes_by_state"]["faulty"], 1);
+  EXPECT_EQ(control_.statistics()["pending_requests"], 0);
+  control_.create_department(org_.admin, {{"name", "field"}});
+  EXPECT_EQ(control_.list_departments()["items"].size(), 3u);
+  EXPECT_EQ(status_of([&] { control_.get_node(node + 1000); }), 404);  // not cached: still 404 later
+  uint64_t loads = cache_.stats().loads;
+  for (int i = 0; i < 100; ++i) {
+    control_.statistics();
+    control_.get_node(node);
+    control_.list_departments();
+  }
+  EXPECT_EQ(cache_.stats().loads, loads);
+}
+
+// A request left pending past remind_after_ms reminds once; one decided before
+// does not.
+TEST_F(ControlTest, APendingRequestRemindsTheLeadersOnceUnlessDecided) {
+  auto slow = control_.file_request(org_.op, enrol_body("slow"));
+  auto quick = control_.file_request(org_.op, enrol_body("quick"));
+  EXPECT_EQ(control_.send_due_reminders(), 0);
+  clock_.advance_ms(control_.options().remind_after_ms - 1);
+  EXPECT_EQ(control_.send_due_reminders(), 0);
+  control_.decide(org_.leader, quick["id"], true, "", std::nullopt);
+  clock_.advance_ms(1);
+  EXPECT_EQ(control_.send_due_reminders(), 1);
+  EXPECT_EQ(control_.send_due_reminders(), 0);
+  EXPECT_FALSE(control_.remind(slow["id"]));   // a repeated trigger
+  EXPECT_FALSE(control_.remind(quick["id"]));  // decided
+  auto events = control_.audit(10, 0, "request", slow["id"])["items"];
+  EXPECT_EQ(events[0]["action"], "request.reminder");
+  EXPECT_EQ(events[0]["after"]["to"], "leaders");
+  EXPECT_EQ(events[0]["after"]["pending_ms"], control_.options().remind_after_ms);
+  EXPECT_EQ(scalar(*db_, "SELECT COUNT(*) FROM outbox WHERE topic = 'request.reminder'"), 1);
 }
 
 }  // namespace

@@ -1,5 +1,11 @@
-// Shared pieces of the control-plane tests: a database in a temporary directory
-// (SQLite; PostgreSQL when a test binary starts one), a seeded organisation.
+// Shared pieces of the control-plane tests: the backend a test binary runs the
+// suite against, a seeded organisation.
+//
+// The same test sources build twice: control_test, control_api_test, ... run
+// against SQLite with the in-process cache; control_services_test (built with
+// DEC_CONTROL_SERVICES) runs them against PostgreSQL (a fresh database per
+// test), Redis (a key prefix of its own per test) and RabbitMQ, each server
+// started once for the binary (support/services.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,9 +15,18 @@
 #include <memory>
 #include <string>
 
+#include <unistd.h>
+
+#include "dec/control/cache.h"
 #include "dec/control/clock.h"
 #include "dec/control/control.h"
 #include "dec/control/db.h"
+
+#ifdef DEC_CONTROL_SERVICES
+#include <pqxx/pqxx>
+
+#include "support/services.h"
+#endif
 
 namespace dec::control::testing {
 
@@ -35,6 +50,48 @@ class TempDir {
 // A SQLite database in dir.
 inline std::unique_ptr<Db> open_test_sqlite(const TempDir& dir) {
   return open_sqlite(dir.file("control.db"));
+}
+
+#ifdef DEC_CONTROL_SERVICES
+constexpr bool kWithServices = true;
+
+// A new, empty database on the binary's PostgreSQL server; its URL.
+inline std::string fresh_postgres_database() {
+  static int n = 0;
+  std::string base = dec::test::PostgresServer::shared().url();
+  std::string name = "t" + std::to_string(++n);
+  pqxx::connection admin(base);
+  pqxx::nontransaction w(admin);
+  w.exec("DROP DATABASE IF EXISTS " + name);
+  w.exec("CREATE DATABASE " + name);
+  return base.substr(0, base.rfind('/') + 1) + name;
+}
+inline std::string test_redis_url() { return dec::test::RedisServer::shared().url(); }
+inline std::string test_amqp_url() { return dec::test::RabbitMqServer::shared().url(); }
+#else
+constexpr bool kWithServices = false;
+inline std::string fresh_postgres_database() { return ""; }
+inline std::string test_redis_url() { return ""; }
+inline std::string test_amqp_url() { return ""; }
+#endif
+
+// A Redis key prefix no other test of the binary uses.
+inline std::string unique_prefix() {
+  static int n = 0;
+  return "t" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ":";
+}
+
+// The suite's database: SQLite in dir, or a fresh PostgreSQL database.
+inline std::unique_ptr<Db> open_test_db(const TempDir& dir) {
+  return kWithServices ? open_postgres(fresh_postgres_database(), 4) : open_test_sqlite(dir);
+}
+
+// The suite's cache: in-process, or over the binary's Redis.
+inline CacheOptions test_cache_options() {
+  CacheOptions o;
+  o.redis_url = test_redis_url();
+  o.prefix = unique_prefix() + "cache:";
+  return o;
 }
 
 // An admin, a leader and an operator in department "lab" (and a department "ops").

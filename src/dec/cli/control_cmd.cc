@@ -1,5 +1,6 @@
 // `dec control`: the fleet control plane (docs/control.md): an HTTP/JSON API
-// over SQLite (embedded) or PostgreSQL, until SIGTERM or SIGINT.
+// over SQLite (embedded) or PostgreSQL, with Redis and RabbitMQ when given,
+// until SIGTERM or SIGINT.
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -34,7 +36,20 @@ void on_stop_signal(int sig) {
 struct ControlFlags {
   control::ServerOptions options;
   std::string listen = "127.0.0.1:8080";
+  std::string remind_after = "24h";
 };
+
+// "90s", "30m", "24h", "2d" or "0" (never) as milliseconds.
+int64_t parse_duration_ms(const std::string& text) {
+  if (text == "0") return 0;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  double scale = unit == "s" ? 1e3 : unit == "m" ? 60e3 : unit == "h" ? 3600e3 : unit == "d" ? 86400e3 : 0;
+  DEC_CHECK(end != text.c_str() && scale > 0 && value > 0, ConfigError, "invalid flag",
+            "--remind-after", "expected a duration such as 90s, 30m, 24h, 2d or 0, got '", text, "'");
+  return static_cast<int64_t>(value * scale);
+}
 
 void parse_listen(const std::string& listen, control::ServerOptions& o) {
   auto colon = listen.rfind(':');
@@ -54,6 +69,7 @@ void parse_listen(const std::string& listen, control::ServerOptions& o) {
 void run_control(ControlFlags& flags) {
   control::ServerOptions& o = flags.options;
   parse_listen(flags.listen, o);
+  o.control.remind_after_ms = parse_duration_ms(flags.remind_after);
   if (o.admin.empty()) {
     if (const char* env = std::getenv("DEC_CONTROL_ADMIN")) o.admin = env;
   }
@@ -69,8 +85,10 @@ void run_control(ControlFlags& flags) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   control::ControlServer server(o);
-  std::fprintf(stderr, "dec control: listening on http://%s:%d (%s)\n", o.host.c_str(), server.port(),
-               server.db().where().c_str());
+  std::fprintf(stderr, "dec control: listening on http://%s:%d (%s%s%s)\n", o.host.c_str(),
+               server.port(), server.db().where().c_str(),
+               o.redis_url.empty() ? ", in-process cache" : ", Redis cache and login state",
+               o.amqp_url.empty() ? ", in-process notifications" : ", RabbitMQ notifications");
   if (!server.codes_file().empty()) {
     std::fprintf(stderr, "dec control: login codes are written to %s\n", server.codes_file().c_str());
   }
@@ -101,16 +119,25 @@ void add_control_command(CLI::App& app) {
       "control",
       "The fleet control plane: enrolment and approval of equipment, personnel, statistics,\n"
       "one-time-code login; an HTTP/JSON API at /api/v1 (docs/control.md).\n"
-      "With no --db it runs embedded: SQLite in the data directory, notifications in-process.\n"
+      "With no service flags it runs embedded: SQLite in the data directory, cache, login\n"
+      "state, notifications and reminders in-process.\n"
       "Example: dec control --data-dir /var/lib/dec-control --admin you@example.org\n"
       "         (then POST /api/v1/auth/code {\"address\": \"you@example.org\"}; the code is in\n"
       "          /var/lib/dec-control/login-codes.txt)\n"
-      "Example: dec control --db postgresql://dec@db.example.org/dec --listen 0.0.0.0:8080");
+      "Example: dec control --db postgresql://dec@db.example.org/dec --redis redis://cache:6379 \\\n"
+      "           --amqp amqp://dec:secret@mq:5672/ --listen 0.0.0.0:8080   (one of several instances)");
   cmd->add_option("--data-dir", o.data_dir, "Directory of the SQLite database and login-codes.txt")
       ->capture_default_str();
   cmd->add_option("--db", o.db_url, "PostgreSQL URL (postgresql://...) instead of SQLite");
-  cmd->add_option("--redis", o.redis_url, "Redis URL for the shared cache (not wired in this build)");
-  cmd->add_option("--amqp", o.amqp_url, "RabbitMQ URL for notifications (not wired in this build)");
+  cmd->add_option("--redis", o.redis_url,
+                  "Redis URL (redis://host:port[/db]): the cache's second level and cross-instance\n"
+                  "invalidation, login codes and rate limits shared by every instance");
+  cmd->add_option("--amqp", o.amqp_url,
+                  "RabbitMQ URL (amqp://user:password@host:port/vhost): notifications through the\n"
+                  "durable topic exchange dec.events with confirms; reminders as delayed messages");
+  cmd->add_option("--remind-after", flags->remind_after,
+                  "Remind the leaders once of a request pending this long (90s, 30m, 24h, 2d; 0 = never)")
+      ->capture_default_str();
   cmd->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--admin", o.admin,

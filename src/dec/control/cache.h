@@ -22,10 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace dec::services {
-class TwoLevelCache;
-struct TwoLevelCacheStats;
-}  // namespace dec::services
+#include "dec/services/two_level_cache.h"
 
 namespace dec::control {
 

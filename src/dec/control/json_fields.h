@@ -47,4 +47,24 @@ inline std::optional<bool> optional_bool(const nlohmann::json& body, const char*
   return it->get<bool>();
 }
 
+// A query parameter bound as text must be UTF-8 (RFC 3629: no overlong forms,
+// no surrogates): PostgreSQL refuses other bytes, an error of the database
+// rather than of the caller, where SQLite stores them.
+inline void require_utf8(const char* field, const std::string& s) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = byte(i);
+    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (byte(i + k) & 0xC0) == 0x80;
+    if (ok && n >= 3) {
+      unsigned char d = byte(i + 1);
+      ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d > 0x9F) && !(c == 0xF0 && d < 0x90) &&
+           !(c == 0xF4 && d > 0x8F);
+    }
+    if (!ok) throw invalid(field, "not UTF-8 text");
+    i += n;
+  }
+}
+
 }  // namespace dec::control

@@ -3,6 +3,7 @@
 
 #include "dec/control/api_error.h"
 #include "dec/control/control.h"
+#include "dec/control/json_fields.h"
 #include "dec/control/node.h"
 
 namespace dec::control {
@@ -81,6 +82,9 @@ std::pair<std::string, Params> Control::node_list_sql(const NodeQuery& q) const 
 
 json Control::list_nodes(const NodeQuery& query) {
   NodeQuery q = query;
+  require_utf8("category", q.category);
+  require_utf8("department", q.department);
+  require_utf8("q", q.text);
   if (!q.state.empty() && !is_node_state(q.state)) throw invalid("state", "not a node state");
   if (!q.tier.empty() && !is_tier(q.tier)) throw invalid("tier", "must be device, edge or cloud");
   if (q.per_page < 1 || q.per_page > options_.max_per_page) {
@@ -151,6 +155,7 @@ json Control::load_statistics() {
 }
 
 json Control::audit(int limit, int64_t before_id, const std::string& entity, int64_t entity_id) {
+  require_utf8("entity", entity);
   std::string sql =
       "SELECT id, at, actor_id, action, entity, entity_id, before_json, after_json "
       "FROM audit_events WHERE 1 = 1";

@@ -88,6 +88,8 @@ User Control::bootstrap_admin(const std::string& raw_address) {
 }
 
 json Control::list_users(const User&, const std::string& role, const std::string& department) {
+  require_utf8("role", role);
+  require_utf8("department", department);
   std::string sql = std::string("SELECT ") + kUserColumns + " FROM users WHERE 1 = 1";
   Binder b;
   if (!role.empty()) sql += " AND role = " + b.bind(role);
