@@ -82,7 +82,11 @@ class AmqpConnection;  // one connection with one channel (in amqp.cc)
 
 class AmqpPublisher {
  public:
-  // Connects, declares the topology and selects confirm mode; PeerLost if the broker is down.
+  // Connects on the first publish (declaring the topology and selecting
+  // confirm mode then, and again after every reconnection): constructing one
+  // never fails for a broker that is down. publish({}) connects and declares
+  // the topology without sending anything (a consumer's queue before the
+  // first message that must reach it).
   AmqpPublisher(AmqpOptions options, AmqpTopology topology);
   ~AmqpPublisher();
 
