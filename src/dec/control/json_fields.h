@@ -47,10 +47,10 @@ inline std::optional<bool> optional_bool(const nlohmann::json& body, const char*
   return it->get<bool>();
 }
 
-// A query parameter bound as text must be UTF-8 (RFC 3629: no overlong forms,
-// no surrogates): PostgreSQL refuses other bytes, an error of the database
-// rather than of the caller, where SQLite stores them.
-inline void require_utf8(const char* field, const std::string& s) {
+// Is s UTF-8 (RFC 3629: no overlong forms, no surrogates)? A query parameter
+// bound as text must be: PostgreSQL refuses other bytes (an error of the
+// database rather than of the caller) where SQLite stores them.
+inline bool is_utf8(const std::string& s) {
   auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
   for (size_t i = 0; i < s.size();) {
     unsigned char c = byte(i);
@@ -62,9 +62,15 @@ inline void require_utf8(const char* field, const std::string& s) {
       ok = !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d > 0x9F) && !(c == 0xF0 && d < 0x90) &&
            !(c == 0xF4 && d > 0x8F);
     }
-    if (!ok) throw invalid(field, "not UTF-8 text");
+    if (!ok) return false;
     i += n;
   }
+  return true;
+}
+
+// A query parameter that must be UTF-8: ApiError 422 naming it otherwise.
+inline void require_utf8(const char* field, const std::string& s) {
+  if (!is_utf8(s)) throw invalid(field, "not UTF-8 text");
 }
 
 }  // namespace dec::control

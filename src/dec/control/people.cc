@@ -88,8 +88,8 @@ User Control::bootstrap_admin(const std::string& raw_address) {
 }
 
 json Control::list_users(const User&, const std::string& role, const std::string& department) {
-  require_utf8("role", role);
-  require_utf8("department", department);
+  // Stored values are UTF-8: other bytes match nobody (and never reach PostgreSQL).
+  if (!is_utf8(role) || !is_utf8(department)) return {{"items", json::array()}};
   std::string sql = std::string("SELECT ") + kUserColumns + " FROM users WHERE 1 = 1";
   Binder b;
   if (!role.empty()) sql += " AND role = " + b.bind(role);
