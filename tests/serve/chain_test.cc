@@ -170,6 +170,45 @@ TEST(Chain, TheDeviceDecidesTheSplitAndReportsItsPrediction) {
   EXPECT_EQ(c.infer(1, {{"dec_latency_bound_s", -1}}, &in)->status, 400);
 }
 
+// The device's compute paced to 4 ms per block, an emulated hop 0 that
+// collapses from 100 MB/s to 100 KB/s mid-run: the split moves from the
+// cloud to the device within a few requests, and no request fails.
+TEST(Chain, TheSplitFollowsAnEmulatedLinkThatSlows) {
+  auto probe = ServedModel::load({"fmnist-cnn", {}, 0, "", 5});
+  const size_t n = probe->num_blocks();
+  SplitModel sm;
+  for (size_t l = 0; l < n; ++l) {
+    sm.block_s[0].push_back(0.004);
+    sm.block_s[1].push_back(1e-4);
+    sm.block_s[2].push_back(1e-4);
+  }
+  for (size_t b = 0; b <= n; ++b) sm.boundary_bytes.push_back(4.0 * probe->boundary_elements(b));
+  ServeOptions device;
+  device.decider = std::make_shared<SplitDecider>(sm);
+  device.emulate_block_s = sm.block_s[0];
+  device.prior.bandwidth_Bps = {1e8, 1e9};
+  device.prior.latency_s = {5e-4, 5e-4};
+  device.emulate_link = true;
+  Chain c("fmnist-cnn", {}, device);
+  std::vector<float> in;
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.infer(1, {{"dec_report", true}}, &in);
+    expect_equal_to_single_node(c, r, in, 1);
+    EXPECT_LT(json::parse(r->body)["parameters"]["dec_split"][0].get<size_t>(), n) << "offloads while the link is fast";
+  }
+  c.server(0).emulate_link(1e5, 5e-3);
+  int moved_after = -1;
+  for (int i = 0; i < 30 && moved_after < 0; ++i) {
+    auto r = c.infer(1, {{"dec_report", true}}, &in);
+    expect_equal_to_single_node(c, r, in, 1);
+    if (json::parse(r->body)["parameters"]["dec_split"] == json::array({n, n})) moved_after = i;
+  }
+  EXPECT_GE(moved_after, 1) << "the first request after the drop still goes by the old estimate";
+  EXPECT_LE(moved_after, 6);  // the estimate's EWMA weighs the newest round trip 0.2
+  const std::string metrics = c.client().Get("/metrics")->body;
+  EXPECT_EQ(metrics.find("\ndec_serve_request_failures_total{"), std::string::npos) << metrics;
+}
+
 TEST(Chain, ADeadEdgeMakesTheDeviceFinishTheForward) {
   Chain c("fmnist-cnn", {});
   c.server(1).stop();

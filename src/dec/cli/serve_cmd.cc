@@ -48,6 +48,7 @@ struct ServeFlags {
   std::string split;             // "s1,s2"
   std::string profile, cluster, device;
   bool no_fallback = false;
+  bool emulate = false;
 };
 
 void parse_listen(const std::string& listen, serve::ServeOptions& o) {
@@ -80,8 +81,11 @@ void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
   }
   if (f.cluster.empty()) {
     DEC_CHECK(f.profile.empty(), ConfigError, "invalid flags", "--profile", "needs --cluster and --device");
+    DEC_CHECK(!f.emulate, ConfigError, "invalid flags", "--emulate", "needs --cluster, --device and --profile");
     return;
   }
+  DEC_CHECK(!f.emulate || !f.profile.empty(), ConfigError, "invalid flags", "--emulate",
+            "needs --profile (the compute to emulate)");
   DEC_CHECK(!f.device.empty(), ConfigError, "invalid flags", "--cluster", "needs --device (whose chain to serve)");
   const serve::TierChain chain = serve::tier_chain(cluster::load_cluster(f.cluster), f.device);
   o.prior = chain.links;
@@ -90,7 +94,12 @@ void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
   const profile::ModelProfile p = profile::load_profile(f.profile);
   DEC_CHECK(p.model_hash.empty() || p.model_hash == model.hash(), Mismatch, "the profile is of another model",
             f.profile, "model hash ", p.model_hash.substr(0, 12), ", the served model's ", model.hash().substr(0, 12));
-  o.decider = std::make_shared<serve::SplitDecider>(serve::make_split_model(p, chain.speeds));
+  serve::SplitModel split_model = serve::make_split_model(p, chain.speeds);
+  if (f.emulate) {
+    o.emulate_block_s = split_model.block_s[o.tier];
+    o.emulate_link = !o.next.empty();
+  }
+  if (o.tier == 0) o.decider = std::make_shared<serve::SplitDecider>(std::move(split_model));
 }
 
 void run_serve(ServeFlags& f) {
@@ -205,6 +214,9 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--next-timeout", f->server.next_timeout_s, "Seconds to wait for the next tier")
       ->capture_default_str();
+  cmd->add_flag("--emulate", f->emulate,
+                "Run at this tier's speed in --cluster (the --profile's times scaled to it) and send to\n"
+                "the next tier at the spec's link rate and latency, on one machine");
   cmd->add_flag("--no-fallback", f->no_fallback,
                 "When the next tier fails, answer 503 instead of finishing the forward pass here");
   cmd->callback([f] { run_serve(*f); });

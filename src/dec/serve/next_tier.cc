@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <thread>
 
 #include "dec/core/error.h"
 
@@ -76,12 +77,14 @@ NextTier::Reply NextTier::forward(const std::string& model, const std::string& i
   const httplib::Headers headers{{kInferenceHeaderLength, std::to_string(header_length)}};
   auto client = take();
   const auto t0 = std::chrono::steady_clock::now();
+  wait_like_the_link(static_cast<double>(body.size()));
   auto r = client->Post(("/v2/models/" + model + "/infer").c_str(), headers, body, "application/octet-stream");
-  Reply reply;
-  reply.round_trip_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!r) {
     throw ProtocolError(503, str("the next tier ", url_, " did not answer: ", httplib::to_string(r.error())));
   }
+  wait_like_the_link(static_cast<double>(r->body.size()));
+  Reply reply;
+  reply.round_trip_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   give_back(std::move(client));
   if (r->status >= 500) {
     throw ProtocolError(503, str("the next tier ", url_, " failed (", r->status, "): ", error_message(r->body)));
@@ -101,6 +104,23 @@ NextTier::Reply NextTier::forward(const std::string& model, const std::string& i
     estimate_.observe_round_trip(reply.up_bytes, reply.down_bytes, wire);
   }
   return reply;
+}
+
+void NextTier::emulate_link(double bandwidth_Bps, double latency_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  emulated_bandwidth_ = bandwidth_Bps;
+  emulated_latency_ = latency_s;
+}
+
+void NextTier::wait_like_the_link(double bytes) const {
+  double bw = 0, lat = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bw = emulated_bandwidth_;
+    lat = emulated_latency_;
+  }
+  if (bw <= 0) return;
+  std::this_thread::sleep_for(std::chrono::duration<double>(lat + bytes / bw));
 }
 
 LinkEstimator NextTier::estimate() const {

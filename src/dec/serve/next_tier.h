@@ -45,6 +45,10 @@ class NextTier {
                 size_t boundary, size_t s1, size_t s2);
 
   LinkEstimator estimate() const;
+  // Emulation: every forward first waits latency + bytes / bandwidth for its
+  // request, and again for its answer, as the link would take (bandwidth 0:
+  // no emulation, the default). May be changed while requests run.
+  void emulate_link(double bandwidth_Bps, double latency_s);
   const std::string& url() const { return url_; }
 
  private:
@@ -54,6 +58,9 @@ class NextTier {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mu_
   LinkEstimator estimate_;                              // guarded by mu_
+  double emulated_bandwidth_ = 0, emulated_latency_ = 0;  // guarded by mu_
+
+  void wait_like_the_link(double bytes) const;
 
   std::unique_ptr<httplib::Client> take();
   void give_back(std::unique_ptr<httplib::Client> c);

@@ -74,6 +74,10 @@ void InferenceServer::configure_chain() {
             ConfigError, "invalid option", "--split", "expected s1,s2 with 0 <= s1 <= s2 <= ", n);
   DEC_CHECK(o.objective == "latency" || o.objective == "energy", ConfigError, "invalid option",
             "--objective", "must be latency or energy, got '", o.objective, "'");
+  DEC_CHECK(o.emulate_block_s.empty() || o.emulate_block_s.size() == n, ConfigError, "invalid emulation",
+            model_->name(), o.emulate_block_s.size(), " block times for ", n, " blocks");
+  DEC_CHECK(!o.emulate_link || !o.next.empty(), ConfigError, "invalid emulation", "--emulate",
+            "a link to emulate needs --next");
   DEC_CHECK(!o.decider || o.decider->num_blocks() == n, ConfigError, "invalid split model", model_->name(),
             "the profile has ", o.decider ? o.decider->num_blocks() : 0, " blocks, the model ", n);
   if (o.next.empty()) return;
@@ -82,6 +86,12 @@ void InferenceServer::configure_chain() {
   prior.prior_latency_s = o.prior.latency_s[o.tier];
   next_ = std::make_unique<NextTier>(o.next, prior, o.next_timeout_s);
   learned_ = o.prior;
+  if (o.emulate_link) emulate_link(o.prior.bandwidth_Bps[o.tier], o.prior.latency_s[o.tier]);
+}
+
+void InferenceServer::emulate_link(double bandwidth_Bps, double latency_s) {
+  DEC_ASSERT(next_, "no next tier to emulate a link to");
+  next_->emulate_link(bandwidth_Bps, latency_s);
 }
 
 void InferenceServer::warm_up() {

@@ -71,6 +71,13 @@ struct ServeOptions {
   Conditions prior;                // device: the links before any transfer (queues 0)
   std::string objective = "latency";  // or "energy": least device energy under latency_bound_s
   double latency_bound_s = 1;
+
+  // Emulation on one machine: a forward pass of this tier takes what these
+  // per-sample block seconds say (the profile at the tier's speed: the run,
+  // then a sleep for the rest), and the hop to the next tier what
+  // prior.bandwidth_Bps/latency_s[tier] say. Empty / false: full speed.
+  std::vector<double> emulate_block_s;
+  bool emulate_link = false;
 };
 
 class InferenceServer {
@@ -92,6 +99,9 @@ class InferenceServer {
 
   const ServedModel& model() const { return *model_; }
   const ServeMetrics& metrics() const { return metrics_; }
+  // Emulation: the hop to the next tier from now on (a link that slows or
+  // recovers mid-run). REQUIRES: a next tier.
+  void emulate_link(double bandwidth_Bps, double latency_s);
 
  private:
   struct Outcome;

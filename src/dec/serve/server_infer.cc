@@ -2,6 +2,7 @@
 // tier's blocks, the rest sent on to the next tier (or finished here when it
 // fails), and the answer.
 #include <cmath>
+#include <thread>
 
 #include "dec/core/error.h"
 #include "dec/serve/kserve.h"
@@ -176,6 +177,12 @@ std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_
   } release{admission_};
   const auto tc = Clock::now();
   std::vector<float> out = model_->run(in, rows, begin, end);
+  if (!options_.emulate_block_s.empty()) {
+    double target = 0;
+    for (size_t l = begin; l < end; ++l) target += options_.emulate_block_s[l] * static_cast<double>(rows);
+    const double left = target - since(tc);
+    if (left > 0) std::this_thread::sleep_for(std::chrono::duration<double>(left));
+  }
   o.compute_s = std::max(0.0, o.compute_s) + since(tc);
   return out;
 }
@@ -218,6 +225,11 @@ void InferenceServer::run_request(const httplib::Request& req, httplib::Response
   if (!ready_) throw ProtocolError(503, "the model is not ready yet (warming up)");
   const InferRequest r = parse_infer_request(split_body(req.body, req.get_header_value(kInferenceHeaderLength)));
   Route route = route_of(r);
+  if (route.predicted_s < 0 && !route.forwarded && options_.tier == 0 && next_ && options_.decider) {
+    const Split s = options_.decider->evaluate(conditions(), route.s1, route.s2);  // a split given, not decided
+    route.predicted_s = s.latency_s;
+    route.predicted_energy_j = s.device_energy_j;
+  }
   const size_t n = model_->num_blocks();
   check_input(r, model_->boundary_shape(route.boundary), options_.max_rows);
   const int64_t rows = r.inputs[0].shape[0];
