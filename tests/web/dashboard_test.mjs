@@ -74,15 +74,13 @@ function check(cond, what) {
 }
 
 // --- the server --------------------------------------------------------------
-// 32 HTTP threads, not the default 8: cpp-httplib gives each connection a
-// worker until the connection closes, a browser context keeps up to 6 idle
-// keep-alive connections (each held for the server's 5 s keep-alive timeout),
-// and every open event stream holds one; two contexts and three streams would
-// queue calls for seconds behind idle connections.
+// The server's defaults: two browser contexts (each up to 6 kept-alive
+// connections) and their event streams must not queue calls behind idle
+// connections (dec control's --threads and keep-alive timeout see to it).
 function startServer() {
   return new Promise((resolvePort, reject) => {
     server = spawn(resolve(args.dec), ['control', '--data-dir', data, '--listen', '127.0.0.1:0',
-                                       '--admin', 'admin@example.org', '--threads', '32'], { stdio: ['ignore', 'ignore', 'pipe'] });
+                                       '--admin', 'admin@example.org'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     server.stderr.on('data', (b) => {
       log += b;

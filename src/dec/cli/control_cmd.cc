@@ -146,6 +146,8 @@ void add_control_command(CLI::App& app) {
   cmd->add_option("--sender", o.sender, "Where login codes go: file (data dir) or log (stderr)")
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "HTTP worker threads")->capture_default_str();
+  cmd->add_option("--web-dir", o.api.web_dir, "The dashboard's files (index.html, assets/)")
+      ->capture_default_str();
   cmd->callback([flags] { run_control(*flags); });
 }
 

@@ -12,7 +12,9 @@
 namespace dec::control {
 
 ControlServer::ControlServer(ServerOptions options)
-    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &system_clock_) {
+    : options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &system_clock_),
+      hub_(static_cast<size_t>(std::max(1, options_.threads / 2))) {
   DEC_CHECK(options_.redis_url.empty() || options_.redis_url.rfind("redis://", 0) == 0, ConfigError,
             "invalid Redis URL", "--redis", "must start with redis://, got '", options_.redis_url, "'");
   DEC_CHECK(options_.amqp_url.empty() || options_.amqp_url.rfind("amqp://", 0) == 0, ConfigError,
@@ -50,6 +52,7 @@ ControlServer::ControlServer(ServerOptions options)
   // requests/s); the default of 5 requests per connection defeats keep-alive.
   http_->set_tcp_nodelay(true);
   http_->set_keep_alive_max_count(options_.keep_alive_max_count);
+  http_->set_keep_alive_timeout(options_.keep_alive_timeout_s);
   int threads = options_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   api_->install(*http_);

@@ -41,8 +41,13 @@ struct ServerOptions {
   int port = 8080;         // 0 = a free port (see port())
   std::string admin;       // made an enabled admin at start (a fresh install's first login)
   std::string sender = "file";  // "file" (data_dir/login-codes.txt) or "log"
-  int threads = 8;         // HTTP worker threads (an open event stream holds one)
+  // HTTP worker threads. A connection holds one for as long as it is open: an
+  // event stream while it lasts (at most half the threads may be streams), an
+  // idle kept-alive connection until keep_alive_timeout_s (a browser keeps up to
+  // six), so a dashboard user takes several.
+  int threads = 32;
   size_t keep_alive_max_count = 100000;  // requests per kept-alive connection
+  int keep_alive_timeout_s = 2;
   AuthOptions auth;
   ControlOptions control;
   ApiOptions api;
@@ -96,7 +101,7 @@ class ControlServer {
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<Auth> auth_;
   std::unique_ptr<Control> control_;
-  EventHub hub_;
+  EventHub hub_;  // after options_: sized from threads
   std::unique_ptr<BrokerSink> broker_sink_;
   std::unique_ptr<OutboxRelay> relay_;
   std::unique_ptr<ReminderTimer> reminder_timer_;
