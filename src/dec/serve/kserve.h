@@ -11,7 +11,7 @@
 // followed by the raw little-endian tensors in the order of the header's
 // tensors that carry "parameters": {"binary_data_size": bytes}; the HTTP header
 // Inference-Header-Content-Length gives the JSON header's length. DEC sends
-// tensors between tiers so (fp32 in text is 2-3x the bytes and slow to parse).
+// tensors between tiers so: 4 bytes a float instead of up to 20 characters of text.
 //
 // Only FP32 tensors are served (DEC's models take and give fp32).
 // Errors: ProtocolError with the HTTP status and the message the server

@@ -11,10 +11,20 @@
 // ({name} may be followed by /versions/{v}: there is one version.)
 //
 // Errors are {"error": "<message>"}: 400 (malformed JSON, a missing or
-// unknown input, wrong datatype or shape, too many rows), 404 (unknown model
-// or route), 413 (body over max_body_bytes), 503 (not ready yet, the queue is
-// full, or the request waited longer than queue_timeout_s for a compute slot:
-// Retry-After: 1), 500 (a bug: the request fails, the server goes on).
+// unknown input, wrong datatype or shape, too many rows, a bad dec_*
+// parameter), 404 (unknown model or route), 413 (body over max_body_bytes),
+// 503 (not ready yet, the queue is full, the request waited longer than
+// queue_timeout_s for a compute slot, or the next tier failed without
+// fallback: Retry-After: 1), 500 (a bug: the request fails, the server goes on).
+//
+// Across tiers (ServeOptions::tier, next): a request entering at the device
+// gets a split (s1, s2) (the request's "dec_split", a fixed split, or the
+// SplitDecider over the links as NextTier estimates them); each tier runs its
+// range of blocks and sends the activation on (next_tier.h), or finishes the
+// forward itself when the next tier fails and fallback is on. Responses carry
+// "dec_ran" (each tier's blocks, queue and compute seconds), "dec_split",
+// "dec_server_s" and, at a deciding device, "dec_predicted_s" when asked
+// ("dec_report": true) and always between tiers.
 //
 // Thread safety: start()/stop() from one thread; requests are served on
 // `http_threads` threads, forward passes on at most `slots` at once.
@@ -23,11 +33,11 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
-#include <mutex>
-#include <vector>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "dec/serve/admission.h"
