@@ -97,18 +97,23 @@ void InferenceServer::emulate_link(double bandwidth_Bps, double latency_s) {
 void InferenceServer::warm_up() {
   const size_t n = model_->num_blocks();
   const std::vector<float> zeros(static_cast<size_t>(model_->boundary_elements(0)), 0.f);
-  for (int i = 0; i < options_.warmup && !stopping_; ++i) model_->run(zeros, 1, 0, n);
-  ready_ = !stopping_;
+  try {
+    for (int i = 0; i < options_.warmup && !stopping_; ++i) model_->run(zeros, 1, 0, n);
+    ready_ = !stopping_;
+  } catch (const std::exception&) {
+    warmup_failed_ = true;  // never ready: /v2/health/ready keeps answering 400
+  }
 }
 
 void InferenceServer::run() {
   warmup_thread_ = std::thread([this] { warm_up(); });
   http_->listen_after_bind();
+  listen_returned_ = true;
 }
 
 void InferenceServer::start() {
   thread_ = std::thread([this] { run(); });
-  while (!http_->is_running() && thread_.joinable()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!http_->is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void InferenceServer::stop() {
@@ -119,7 +124,7 @@ void InferenceServer::stop() {
 }
 
 bool InferenceServer::wait_ready() const {
-  while (!ready_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while (!ready_ && !stopping_ && !warmup_failed_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return ready_;
 }
 

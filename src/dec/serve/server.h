@@ -104,7 +104,7 @@ class InferenceServer {
   // Stops accepting, finishes requests in flight. Idempotent.
   void stop();
   bool ready() const { return ready_; }
-  // Blocks until ready() or the server stops; returns ready().
+  // Blocks until ready(), the server stops or the warm-up failed; returns ready().
   bool wait_ready() const;
 
   const ServedModel& model() const { return *model_; }
@@ -137,7 +137,7 @@ class InferenceServer {
   Conditions learned_;  // guarded by learned_mu_: the hop after the next tier and the queues, as answers report them
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_, warmup_thread_;
-  std::atomic<bool> ready_{false}, stopping_{false};
+  std::atomic<bool> ready_{false}, stopping_{false}, warmup_failed_{false}, listen_returned_{false};
   int port_ = 0;
 };
 
