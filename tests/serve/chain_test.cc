@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "dec/serve/kserve.h"
 #include "dec/serve/server.h"
@@ -172,7 +173,8 @@ TEST(Chain, TheDeviceDecidesTheSplitAndReportsItsPrediction) {
 
 // The device's compute paced to 4 ms per block, an emulated hop 0 that
 // collapses from 100 MB/s to 100 KB/s mid-run: the split moves from the
-// cloud to the device within a few requests, and no request fails.
+// cloud to the device within a few requests, and back once the link
+// recovers (probes), and no request fails.
 TEST(Chain, TheSplitFollowsAnEmulatedLinkThatSlows) {
   auto probe = ServedModel::load({"fmnist-cnn", {}, 0, "", 5});
   const size_t n = probe->num_blocks();
@@ -189,6 +191,7 @@ TEST(Chain, TheSplitFollowsAnEmulatedLinkThatSlows) {
   device.prior.bandwidth_Bps = {1e8, 1e9};
   device.prior.latency_s = {5e-4, 5e-4};
   device.emulate_link = true;
+  device.probe_interval_s = 0.1;
   Chain c("fmnist-cnn", {}, device);
   std::vector<float> in;
   for (int i = 0; i < 3; ++i) {
@@ -205,6 +208,16 @@ TEST(Chain, TheSplitFollowsAnEmulatedLinkThatSlows) {
   }
   EXPECT_GE(moved_after, 1) << "the first request after the drop still goes by the old estimate";
   EXPECT_LE(moved_after, 6);  // the estimate's EWMA weighs the newest round trip 0.2
+  // The link recovers: no request crosses it now, the probes see it.
+  c.server(0).emulate_link(1e8, 5e-4);
+  bool back = false;
+  for (int i = 0; i < 200 && !back; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto r = c.infer(1, {{"dec_report", true}}, &in);
+    expect_equal_to_single_node(c, r, in, 1);
+    back = json::parse(r->body)["parameters"]["dec_split"][0].get<size_t>() < n;
+  }
+  EXPECT_TRUE(back) << "the split did not come back after the link recovered";
   const std::string metrics = c.client().Get("/metrics")->body;
   EXPECT_EQ(metrics.find("\ndec_serve_request_failures_total{"), std::string::npos) << metrics;
 }

@@ -214,6 +214,9 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--next-timeout", f->server.next_timeout_s, "Seconds to wait for the next tier")
       ->capture_default_str();
+  cmd->add_option("--probe-interval", f->server.probe_interval_s,
+                  "device, edge: probe the next hop after this many idle seconds (0: never)")
+      ->capture_default_str();
   cmd->add_flag("--emulate", f->emulate,
                 "Run at this tier's speed in --cluster (the --profile's times scaled to it) and send to\n"
                 "the next tier at the spec's link rate and latency, on one machine");

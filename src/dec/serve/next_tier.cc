@@ -64,6 +64,34 @@ void NextTier::give_back(std::unique_ptr<httplib::Client> c) {
   idle_.push_back(std::move(c));
 }
 
+std::string NextTier::exchange(const std::string& path, const std::string& body, size_t header_length,
+                               double* round_trip_s, std::string* answer_header_length) {
+  httplib::Headers headers;
+  if (header_length > 0) headers.emplace(kInferenceHeaderLength, std::to_string(header_length));
+  auto client = take();
+  const auto t0 = std::chrono::steady_clock::now();
+  wait_like_the_link(static_cast<double>(body.size()));
+  auto r = client->Post(path.c_str(), headers, body, "application/octet-stream");
+  if (!r) {
+    throw ProtocolError(503, str("the next tier ", url_, " did not answer: ", httplib::to_string(r.error())));
+  }
+  wait_like_the_link(static_cast<double>(r->body.size()));
+  *round_trip_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  give_back(std::move(client));
+  if (r->status >= 500) {
+    throw ProtocolError(503, str("the next tier ", url_, " failed (", r->status, "): ", error_message(r->body)));
+  }
+  if (r->status != 200) throw ProtocolError(r->status, str(url_, ": ", error_message(r->body)));
+  if (answer_header_length) *answer_header_length = r->get_header_value(kInferenceHeaderLength);
+  return std::move(r->body);
+}
+
+void NextTier::observe(double up, double down, double round_trip_s, double far_side_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  estimate_.observe_round_trip(up, down, round_trip_s - far_side_s);
+  last_ = std::chrono::steady_clock::now();
+}
+
 NextTier::Reply NextTier::forward(const std::string& model, const std::string& id, const Tensor& activation,
                                   size_t boundary, size_t s1, size_t s2) {
   InferRequest req;
@@ -74,36 +102,37 @@ NextTier::Reply NextTier::forward(const std::string& model, const std::string& i
   req.outputs.push_back({"logits", true});
   size_t header_length = 0;
   const std::string body = write_infer_request(req, &header_length);
-  const httplib::Headers headers{{kInferenceHeaderLength, std::to_string(header_length)}};
-  auto client = take();
-  const auto t0 = std::chrono::steady_clock::now();
-  wait_like_the_link(static_cast<double>(body.size()));
-  auto r = client->Post(("/v2/models/" + model + "/infer").c_str(), headers, body, "application/octet-stream");
-  if (!r) {
-    throw ProtocolError(503, str("the next tier ", url_, " did not answer: ", httplib::to_string(r.error())));
-  }
-  wait_like_the_link(static_cast<double>(r->body.size()));
   Reply reply;
-  reply.round_trip_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  give_back(std::move(client));
-  if (r->status >= 500) {
-    throw ProtocolError(503, str("the next tier ", url_, " failed (", r->status, "): ", error_message(r->body)));
-  }
-  if (r->status != 200) throw ProtocolError(r->status, str(url_, ": ", error_message(r->body)));
+  std::string answer_header_length;
+  const std::string answer =
+      exchange("/v2/models/" + model + "/infer", body, header_length, &reply.round_trip_s, &answer_header_length);
   try {
-    reply.response = parse_infer_response(split_body(r->body, r->get_header_value(kInferenceHeaderLength)));
+    reply.response = parse_infer_response(split_body(answer, answer_header_length));
   } catch (const ProtocolError& e) {
     throw ProtocolError(503, str("the next tier ", url_, " answered a malformed body: ", e.what()));
   }
   reply.up_bytes = static_cast<double>(body.size());
-  reply.down_bytes = static_cast<double>(r->body.size());
+  reply.down_bytes = static_cast<double>(answer.size());
   const json& p = reply.response.parameters;
   if (p.contains("dec_server_s") && p["dec_server_s"].is_number()) {
-    const double wire = reply.round_trip_s - p["dec_server_s"].get<double>();
-    std::lock_guard<std::mutex> lock(mu_);
-    estimate_.observe_round_trip(reply.up_bytes, reply.down_bytes, wire);
+    observe(reply.up_bytes, reply.down_bytes, reply.round_trip_s, p["dec_server_s"].get<double>());
   }
   return reply;
+}
+
+void NextTier::probe(size_t bytes) {
+  double round_trip_s = 0;
+  const std::string answer = exchange("/dec/v1/probe", std::string(bytes, '\0'), 0, &round_trip_s, nullptr);
+  const json j = json::parse(answer, nullptr, false);
+  const double far_side = j.is_object() && j.contains("dec_server_s") && j["dec_server_s"].is_number()
+                              ? j["dec_server_s"].get<double>()
+                              : 0;
+  observe(static_cast<double>(bytes), static_cast<double>(answer.size()), round_trip_s, far_side);
+}
+
+double NextTier::idle_s() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count();
 }
 
 void NextTier::emulate_link(double bandwidth_Bps, double latency_s) {

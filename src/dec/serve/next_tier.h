@@ -12,6 +12,7 @@
 // Thread safety: forward() and estimate() may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,13 @@ class NextTier {
   Reply forward(const std::string& model, const std::string& id, const Tensor& activation,
                 size_t boundary, size_t s1, size_t s2);
 
+  // A probe when the hop is idle: `bytes` of padding to the next tier's
+  // POST /dec/v1/probe, which answers at once; the round trip feeds the
+  // estimate like a forward's. Throws ProtocolError 503 like forward().
+  void probe(size_t bytes);
+  // Seconds since the last round trip that fed the estimate (a forward or a probe).
+  double idle_s() const;
+
   LinkEstimator estimate() const;
   // Emulation: every forward first waits latency + bytes / bandwidth for its
   // request, and again for its answer, as the link would take (bandwidth 0:
@@ -59,6 +67,13 @@ class NextTier {
   std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mu_
   LinkEstimator estimate_;                              // guarded by mu_
   double emulated_bandwidth_ = 0, emulated_latency_ = 0;  // guarded by mu_
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();  // guarded by mu_
+
+  // POSTs `body` to `path` as the link would carry it (header_length > 0: a
+  // binary-extension body); returns the 200 answer's body, or throws ProtocolError.
+  std::string exchange(const std::string& path, const std::string& body, size_t header_length,
+                       double* round_trip_s, std::string* answer_header_length);
+  void observe(double up, double down, double round_trip_s, double far_side_s);
 
   void wait_like_the_link(double bytes) const;
 

@@ -76,6 +76,8 @@ void InferenceServer::configure_chain() {
             "--objective", "must be latency or energy, got '", o.objective, "'");
   DEC_CHECK(o.emulate_block_s.empty() || o.emulate_block_s.size() == n, ConfigError, "invalid emulation",
             model_->name(), o.emulate_block_s.size(), " block times for ", n, " blocks");
+  DEC_CHECK(o.probe_interval_s >= 0, ConfigError, "invalid option", "--probe-interval", "must be >= 0, got ",
+            o.probe_interval_s);
   DEC_CHECK(!o.emulate_link || !o.next.empty(), ConfigError, "invalid emulation", "--emulate",
             "a link to emulate needs --next");
   DEC_CHECK(!o.decider || o.decider->num_blocks() == n, ConfigError, "invalid split model", model_->name(),
@@ -105,7 +107,24 @@ void InferenceServer::warm_up() {
   }
 }
 
+void InferenceServer::probe_loop() {
+  const double interval = options_.probe_interval_s;
+  const size_t big = options_.probe_bytes > 0 ? options_.probe_bytes
+                                              : static_cast<size_t>(model_->boundary_elements(0)) * sizeof(float);
+  const size_t sizes[2] = {0, big};
+  for (size_t k = 0; !stopping_;) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(0.05, interval / 4)));
+    if (stopping_ || next_->idle_s() < interval) continue;
+    try {
+      next_->probe(sizes[k++ % 2]);
+    } catch (const std::exception&) {
+      // The next tier is down or refused: the estimate keeps what it knew.
+    }
+  }
+}
+
 void InferenceServer::run() {
+  if (next_ && options_.probe_interval_s > 0) probe_thread_ = std::thread([this] { probe_loop(); });
   warmup_thread_ = std::thread([this] { warm_up(); });
   http_->listen_after_bind();
   listen_returned_ = true;
@@ -121,6 +140,7 @@ void InferenceServer::stop() {
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
   if (warmup_thread_.joinable()) warmup_thread_.join();
+  if (probe_thread_.joinable()) probe_thread_.join();
 }
 
 bool InferenceServer::wait_ready() const {
@@ -164,6 +184,9 @@ void InferenceServer::install() {
   });
   s.Post(std::string(kModelPath) + "/infer",
          [this](const httplib::Request& req, httplib::Response& res) { infer(req, res); });
+  s.Post("/dec/v1/probe", [](const httplib::Request&, httplib::Response& res) {
+    answer(res, 200, {{"dec_server_s", 0}});
+  });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(admission_.inflight(), admission_.waiting(), ready_),
                     "text/plain; version=0.0.4");

@@ -8,6 +8,7 @@
 //   GET  /v2/models/{name}/ready    as /v2/health/ready; 404 for another model
 //   POST /v2/models/{name}/infer    JSON, or the binary tensor extension
 //   GET  /metrics                   Prometheus text (metrics.h)
+//   POST /dec/v1/probe              answers at once: the previous tier times the hop with it
 // ({name} may be followed by /versions/{v}: there is one version.)
 //
 // Errors are {"error": "<message>"}: 400 (malformed JSON, a missing or
@@ -88,6 +89,13 @@ struct ServeOptions {
   // prior.bandwidth_Bps/latency_s[tier] say. Empty / false: full speed.
   std::vector<double> emulate_block_s;
   bool emulate_link = false;
+
+  // A tier with a next one probes the hop when no round trip has crossed it
+  // for probe_interval_s (0: never), alternating an empty probe and one of
+  // probe_bytes (0: the model input's bytes), so that the estimate also
+  // follows a link the split does not use (one that recovered).
+  double probe_interval_s = 1;
+  size_t probe_bytes = 0;
 };
 
 class InferenceServer {
@@ -117,6 +125,7 @@ class InferenceServer {
   struct Outcome;
   struct Route;
   void configure_chain();
+  void probe_loop();
   void install();
   void warm_up();
   void infer(const httplib::Request& req, httplib::Response& res);
@@ -136,7 +145,7 @@ class InferenceServer {
   mutable std::mutex learned_mu_;
   Conditions learned_;  // guarded by learned_mu_: the hop after the next tier and the queues, as answers report them
   std::unique_ptr<httplib::Server> http_;
-  std::thread thread_, warmup_thread_;
+  std::thread thread_, warmup_thread_, probe_thread_;
   std::atomic<bool> ready_{false}, stopping_{false}, warmup_failed_{false}, listen_returned_{false};
   int port_ = 0;
 };
