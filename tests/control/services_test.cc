@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -62,6 +63,8 @@ BrokerOptions broker_options(const std::string& name, const std::string& url = t
   b.exchange = name + ".events";
   b.delay_exchange = b.delay_queue = name + ".remind";
   b.reminder_queue = name + ".reminders";
+  b.live_exchange = name + ".events.live";
+  b.unrouted_exchange = b.unrouted_queue = name + ".unrouted";
   return b;
 }
 
@@ -96,10 +99,12 @@ class TwoInstances : public ::testing::Test {
       o.threads = 4;
       o.clock = &clock_;
       if (i == 0) o.admin = "admin@example.org";
+      configure(o, prefix);
       servers_[i] = std::make_unique<ControlServer>(o);
       servers_[i]->start();
     }
   }
+  virtual void configure(ServerOptions&, const std::string&) {}
   int port(int i) { return servers_[i]->port(); }
   // The code is requested on instance `ask` and checked on `check`: codes live in Redis.
   std::string login(const std::string& address, int ask, int check) {
@@ -155,6 +160,65 @@ TEST_F(TwoInstances, ALogoutOrADisableOnOneEndsTheSessionOnBoth) {
   std::string id = std::to_string(users.body["items"][0]["id"].get<int64_t>());
   ASSERT_EQ(http(port(1), "PATCH", "/api/v1/users/" + id, admin, {{"disabled", true}}).status, 200);
   EXPECT_EQ(http(port(0), "GET", "/api/v1/me", op2).status, 401);
+}
+
+// A decision made through instance 0 shows on the event stream of each
+// instance exactly once, whichever relay delivers its row (they share the
+// outbox) and although a relay's rows also come back to it.
+void expect_each_decision_once_on_both(TwoInstances& t, std::unique_ptr<ControlServer> (&servers)[2],
+                                       const std::string& admin) {
+  std::shared_ptr<Subscription> streams[2] = {servers[0]->hub().subscribe(), servers[1]->hub().subscribe()};
+  int port0 = servers[0]->port();
+  ASSERT_EQ(http(port0, "POST", "/api/v1/departments", admin, {{"name", "lab"}}).status, 201);
+  std::set<int64_t> decided;
+  for (int i = 0; i < 3; ++i) {
+    Reply filed = http(port0, "POST", "/api/v1/requests", admin, enrol_body("live" + std::to_string(i)));
+    ASSERT_EQ(filed.status, 201) << filed.body.dump();
+    int64_t id = filed.body["id"];
+    ASSERT_EQ(http(port0, "POST", "/api/v1/requests/" + std::to_string(id) + "/approve", admin).status, 200);
+    decided.insert(id);
+  }
+  for (int i = 0; i < 2; ++i) {
+    std::map<int64_t, int> approvals;  // request id -> times on the stream
+    std::set<int64_t> ids;
+    int repeated = 0;
+    auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+    // Until every approval came, then 0.5 s more for any repetition.
+    for (auto m = streams[i]->next(500); m || (approvals.size() < decided.size() && SteadyClock::now() < deadline);
+         m = streams[i]->next(500)) {
+      if (!m) continue;
+      repeated += !ids.insert(m->id).second;
+      if (m->topic != "request.approved") continue;
+      ++approvals[nlohmann::json::parse(m->payload)["entity_id"].get<int64_t>()];
+    }
+    EXPECT_EQ(repeated, 0) << "instance " << i;
+    ASSERT_EQ(approvals.size(), decided.size()) << "instance " << i;
+    for (const auto& [request, times] : approvals) {
+      EXPECT_TRUE(decided.count(request));
+      EXPECT_EQ(times, 1) << "instance " << i << ", request " << request;
+    }
+  }
+  (void)t;
+}
+
+TEST_F(TwoInstances, ADecisionShowsOnceOnEveryInstancesEventStreamThroughRedis) {
+  expect_each_decision_once_on_both(*this, servers_, login("admin@example.org", 0, 0));
+}
+
+// The same over RabbitMQ (no Redis): the instances' live queues on the broker.
+class TwoBrokerInstances : public TwoInstances {
+ protected:
+  void configure(ServerOptions& o, const std::string& prefix) override {
+    std::string name = prefix.substr(0, prefix.size() - 1);
+    o.redis_url.clear();
+    o.amqp_url = test_amqp_url();
+    o.broker = broker_options(name);
+    o.control.remind_after_ms = 0;
+  }
+};
+
+TEST_F(TwoBrokerInstances, ADecisionShowsOnceOnEveryInstancesEventStreamThroughRabbitMq) {
+  expect_each_decision_once_on_both(*this, servers_, login("admin@example.org", 0, 1));
 }
 
 TEST_F(TwoInstances, LoginLimitsCountOnEveryInstance) {
@@ -221,6 +285,66 @@ TEST_F(ControlBroker, ABrokerOutageDelaysNotificationsAndLosesNone) {
   std::printf("broker outage: %d decisions, %zu delivered after the restart, %lld relay failures, "
               "%d on the event stream while the broker was down\n",
               kDecisions, got.size(), static_cast<long long>(server_->relay().failures()), on_stream);
+}
+
+// With no queue bound, a decision's message waits in the unrouted queue (the
+// exchange's alternate exchange) instead of being dropped; once a queue binds
+// its topic, it goes there and no longer to the unrouted queue.
+TEST_F(ControlBroker, UnroutableNotificationsWaitInTheUnroutedQueue) {
+  start(0);
+  BrokerOptions b = broker_options(name_);
+  Control& control = server_->control();
+  auto first = control.file_request(org_.op, enrol_body("unbound"));
+  control.decide(org_.leader, first["id"], true, "", std::nullopt);
+  std::map<std::string, std::string> unrouted;  // message id -> routing key
+  services::AmqpConsumer parked(amqp(b), broker_topology(b), b.unrouted_queue,
+                                [&](const services::AmqpDelivery& d) {
+                                  unrouted[d.message.id] = d.message.routing_key;
+                                });
+  int64_t approval = scalar(control.db(), "SELECT MAX(id) FROM outbox WHERE topic = 'request.approved'");
+  ASSERT_TRUE(eventually([&] { parked.poll(0.1); return unrouted.count(std::to_string(approval)) > 0; }, 10));
+  EXPECT_EQ(unrouted[std::to_string(approval)], "request.approved");
+
+  auto t = consumer_topology(b, name_ + ".decisions", {"request.approved"});
+  std::set<std::string> routed;
+  services::AmqpConsumer consumer(amqp(b), t, t.queues[0].name,
+                                  [&](const services::AmqpDelivery& d) { routed.insert(d.message.id); });
+  auto second = control.file_request(org_.op, enrol_body("bound"));
+  control.decide(org_.leader, second["id"], true, "", std::nullopt);
+  int64_t approval2 = scalar(control.db(), "SELECT MAX(id) FROM outbox WHERE topic = 'request.approved'");
+  ASSERT_TRUE(eventually([&] { consumer.poll(0.1); return routed.count(std::to_string(approval2)) > 0; }, 10));
+  // The second request's filing (no queue binds it) went before its approval: once it is
+  // in the unrouted queue, so would the approval be.
+  int64_t filed2 = scalar(control.db(), "SELECT MAX(id) FROM outbox WHERE topic = 'request.filed'");
+  EXPECT_TRUE(eventually([&] { parked.poll(0.1); return unrouted.count(std::to_string(filed2)) > 0; }, 10));
+  for (int i = 0; i < 5; ++i) parked.poll(0.1);
+  EXPECT_EQ(unrouted.count(std::to_string(approval2)), 0u);
+  EXPECT_EQ(routed.size(), 1u);
+}
+
+// An exchange declared before without the alternate exchange: the broker
+// refuses the redeclaration and the control plane does not start.
+TEST_F(ControlBroker, AnExchangeWithoutTheAlternateExchangeStopsTheStart) {
+  std::string name = unique_prefix();
+  name.pop_back();
+  BrokerOptions b = broker_options(name);
+  services::AmqpTopology old = broker_topology(b);
+  old.unrouted_exchange.clear();
+  old.live_exchange.clear();
+  services::AmqpPublisher(amqp(b), old).publish({});
+  ServerOptions o;
+  o.data_dir = dir_.path();
+  o.port = 0;
+  o.db_url = fresh_postgres_database();
+  o.amqp_url = test_amqp_url();
+  o.broker = b;
+  o.threads = 4;
+  try {
+    ControlServer server(o);
+    ADD_FAILURE() << "started";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("PRECONDITION_FAILED"), std::string::npos) << e.what();
+  }
 }
 
 // A filed request schedules a delayed message; when it comes due, a request

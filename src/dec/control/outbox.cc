@@ -46,9 +46,16 @@ void Subscription::close() {
   cv_.notify_all();
 }
 
-void EventHub::deliver(const OutboxMessage& message) {
+bool EventHub::offer(const OutboxMessage& message) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!seen_.insert(message.id).second) return false;
+  seen_order_.push_back(message.id);
+  if (seen_order_.size() > remembered_ids_) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
   for (const auto& s : subscribers_) s->push(message);
+  return true;
 }
 
 std::shared_ptr<Subscription> EventHub::subscribe() {

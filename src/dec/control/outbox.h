@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "dec/control/db.h"
@@ -70,11 +71,19 @@ class Subscription {
   int64_t dropped_ = 0;              // GUARDED_BY(mutex_)
 };
 
+// Fan-out to the event streams. A message id it got already is dropped: with
+// several instances a row reaches the hub from the local relay and again from
+// the broker or Redis (the live feeds in broker.h), and a batch the broker
+// refused is delivered again. Ids are remembered for the last
+// `remembered_ids` messages.
 class EventHub : public OutboxSink {
  public:
-  explicit EventHub(size_t max_subscribers = 32, size_t queue_capacity = 256)
-      : max_subscribers_(max_subscribers), queue_capacity_(queue_capacity) {}
-  void deliver(const OutboxMessage& message) override;
+  explicit EventHub(size_t max_subscribers = 32, size_t queue_capacity = 256,
+                    size_t remembered_ids = 65536)
+      : max_subscribers_(max_subscribers), queue_capacity_(queue_capacity), remembered_ids_(remembered_ids) {}
+  void deliver(const OutboxMessage& message) override { offer(message); }
+  // Hands a message to every stream unless its id was seen; whether it was new.
+  bool offer(const OutboxMessage& message);
   // nullptr when max_subscribers are already connected.
   std::shared_ptr<Subscription> subscribe();
   void unsubscribe(const std::shared_ptr<Subscription>& s);
@@ -83,9 +92,11 @@ class EventHub : public OutboxSink {
   size_t subscribers();
 
  private:
-  size_t max_subscribers_, queue_capacity_;
+  size_t max_subscribers_, queue_capacity_, remembered_ids_;
   std::mutex mutex_;
   std::set<std::shared_ptr<Subscription>> subscribers_;  // GUARDED_BY(mutex_)
+  std::unordered_set<int64_t> seen_;                      // GUARDED_BY(mutex_)
+  std::deque<int64_t> seen_order_;                        // GUARDED_BY(mutex_), oldest first
   bool closed_ = false;                                   // GUARDED_BY(mutex_)
 };
 

@@ -92,7 +92,16 @@ void ControlServer::wire_login_and_cache() {
 void ControlServer::wire_notifications() {
   const int64_t remind_ms = options_.control.remind_after_ms;
   if (options_.amqp_url.empty()) {
-    relay_ = std::make_unique<OutboxRelay>(*db_, hub_, options_.relay);
+    if (options_.redis_url.empty()) {
+      relay_ = std::make_unique<OutboxRelay>(*db_, hub_, options_.relay);
+    } else {
+      // Other instances' rows reach the event streams through Redis pub/sub.
+      std::string channel = options_.redis_prefix + "events";
+      redis_sink_ = std::make_unique<RedisEventSink>(options_.redis_url, channel, hub_);
+      relay_ = std::make_unique<OutboxRelay>(*db_, *redis_sink_, options_.relay);
+      redis_feed_ = std::make_unique<RedisEventFeed>(options_.redis_url, channel, hub_);
+      redis_feed_->wait_ready(2.0);  // a Redis that is down does not stop the start
+    }
     if (remind_ms > 0) {
       reminder_timer_ = std::make_unique<ReminderTimer>(*control_, options_.reminder_check_ms);
     }
@@ -103,6 +112,14 @@ void ControlServer::wire_notifications() {
     broker_sink_ = std::make_unique<BrokerSink>(broker, hub_);
     relay_ = std::make_unique<OutboxRelay>(*db_, *broker_sink_, options_.relay);
     if (remind_ms > 0) reminder_consumer_ = std::make_unique<ReminderConsumer>(broker, *control_);
+    // Other instances' rows reach the event streams through the broker. Its
+    // first connection also checks the topology: a broker that is down does
+    // not stop the start, one that refuses the declarations does.
+    broker_feed_ = std::make_unique<BrokerLiveFeed>(broker, hub_);
+    broker_feed_->wait_ready(2.0);
+    std::string refused = broker_feed_->refused();
+    DEC_CHECK(refused.empty(), ConfigError, "RabbitMQ refused the control plane's exchanges", "--amqp",
+              refused, " (an exchange declared before with other arguments: docs/control.md, Notifications)");
   }
   control_->set_on_commit([relay = relay_.get()] { relay->poke(); });
 }
@@ -127,6 +144,8 @@ void ControlServer::stop() {
   if (thread_.joinable()) thread_.join();
   reminder_timer_.reset();
   reminder_consumer_.reset();
+  broker_feed_.reset();
+  redis_feed_.reset();
   if (relay_) relay_->stop();
 }
 

@@ -7,6 +7,7 @@
 //   login codes, rate-limit windows    the database / the process; Redis with redis_url
 //   read cache                         this process (L1); + Redis (L2, invalidation) with redis_url
 //   notifications                      the EventHub; + RabbitMQ with amqp_url
+//   other instances' rows on the hub   RabbitMQ with amqp_url, else Redis pub/sub with redis_url
 //   reminders                          a timer; RabbitMQ delayed messages with amqp_url
 #pragma once
 
@@ -103,6 +104,9 @@ class ControlServer {
   std::unique_ptr<Control> control_;
   EventHub hub_;  // after options_: sized from threads
   std::unique_ptr<BrokerSink> broker_sink_;
+  std::unique_ptr<RedisEventSink> redis_sink_;
+  std::unique_ptr<BrokerLiveFeed> broker_feed_;
+  std::unique_ptr<RedisEventFeed> redis_feed_;
   std::unique_ptr<OutboxRelay> relay_;
   std::unique_ptr<ReminderTimer> reminder_timer_;
   std::unique_ptr<ReminderConsumer> reminder_consumer_;

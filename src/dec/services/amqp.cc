@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -143,17 +144,49 @@ class AmqpConnection {
   }
 
   void declare(const AmqpTopology& t) {
-    exchange(t.exchange, "topic");
+    Args ex_args;
+    if (!t.unrouted_exchange.empty()) {
+      exchange(t.unrouted_exchange, "fanout");
+      Args q;
+      q.text("x-overflow", "drop-head");
+      q.integer("x-max-length", t.unrouted_max_length);
+      queue(t.unrouted_queue, q);
+      bind(t.unrouted_queue, t.unrouted_exchange, "");
+      ex_args.text("alternate-exchange", t.unrouted_exchange);
+    }
+    exchange(t.exchange, "topic", ex_args);
+    if (!t.live_exchange.empty()) {
+      exchange(t.live_exchange, "fanout");
+      amqp_exchange_bind(state_, kChannel, bytes(t.exchange), bytes(t.live_exchange), amqp_empty_bytes,
+                         amqp_empty_table);
+      check(amqp_get_rpc_reply(state_), "exchange.bind " + t.exchange);
+    }
     exchange(t.dead_letter_exchange, "fanout");
-    queue(t.dead_letter_queue, "");
+    queue(t.dead_letter_queue, Args());
     bind(t.dead_letter_queue, t.dead_letter_exchange, "");
     exchange(t.delay_exchange, "fanout");
-    queue(t.delay_queue, t.exchange);  // expired delayed messages go on to the exchange
+    queue(t.delay_queue, Args().text("x-dead-letter-exchange", t.exchange));  // expired delayed messages go on
     bind(t.delay_queue, t.delay_exchange, "");
     for (const auto& q : t.queues) {
-      queue(q.name, t.dead_letter_exchange);
+      queue(q.name, Args().text("x-dead-letter-exchange", t.dead_letter_exchange));
       for (const auto& key : q.binding_keys) bind(q.name, t.exchange, key);
     }
+  }
+
+  // A server-named, exclusive, auto-delete queue bounded to max_length; its name.
+  std::string transient_queue(int64_t max_length) {
+    Args args;
+    args.text("x-overflow", "drop-head");
+    args.integer("x-max-length", max_length);
+    amqp_table_t table = args.table();
+    auto* ok = amqp_queue_declare(state_, kChannel, amqp_empty_bytes, 0, 0, 1, 1, table);
+    check(amqp_get_rpc_reply(state_), "queue.declare (server-named)");
+    return to_string(ok->queue);
+  }
+
+  void bind(const std::string& queue, const std::string& exchange, const std::string& key) {
+    amqp_queue_bind(state_, kChannel, bytes(queue), bytes(exchange), bytes(key), amqp_empty_table);
+    check(amqp_get_rpc_reply(state_), "queue.bind " + queue);
   }
 
   void mark_broken() { healthy_ = false; }
@@ -178,26 +211,45 @@ class AmqpConnection {
     check(amqp_get_rpc_reply(state_), "channel.open");
   }
 
-  void exchange(const std::string& name, const char* type) {
-    amqp_exchange_declare(state_, kChannel, bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0, amqp_empty_table);
+  // Declaration arguments (strings and integers); the table points into it.
+  class Args {
+   public:
+    Args& text(const char* key, const std::string& value) {
+      amqp_table_entry_t e;
+      e.key = amqp_cstring_bytes(key);
+      e.value.kind = AMQP_FIELD_KIND_UTF8;
+      strings_.push_back(value);
+      e.value.value.bytes = bytes(strings_.back());
+      entries_.push_back(e);
+      return *this;
+    }
+    Args& integer(const char* key, int64_t value) {
+      amqp_table_entry_t e;
+      e.key = amqp_cstring_bytes(key);
+      e.value.kind = AMQP_FIELD_KIND_I64;
+      e.value.value.i64 = value;
+      entries_.push_back(e);
+      return *this;
+    }
+    amqp_table_t table() const {
+      amqp_table_t t = amqp_empty_table;
+      t.num_entries = static_cast<int>(entries_.size());
+      t.entries = entries_.empty() ? nullptr : const_cast<amqp_table_entry_t*>(entries_.data());
+      return t;
+    }
+
+   private:
+    std::deque<std::string> strings_;  // stable addresses for the entries' bytes
+    std::vector<amqp_table_entry_t> entries_;
+  };
+
+  void exchange(const std::string& name, const char* type, const Args& args = Args()) {
+    amqp_exchange_declare(state_, kChannel, bytes(name), amqp_cstring_bytes(type), 0, 1, 0, 0, args.table());
     check(amqp_get_rpc_reply(state_), "exchange.declare " + name);
   }
-  void queue(const std::string& name, const std::string& dead_letter_exchange) {
-    amqp_table_entry_t entry;
-    entry.key = amqp_cstring_bytes("x-dead-letter-exchange");
-    entry.value.kind = AMQP_FIELD_KIND_UTF8;
-    entry.value.value.bytes = bytes(dead_letter_exchange);
-    amqp_table_t args = amqp_empty_table;
-    if (!dead_letter_exchange.empty()) {
-      args.num_entries = 1;
-      args.entries = &entry;
-    }
-    amqp_queue_declare(state_, kChannel, bytes(name), 0, 1, 0, 0, args);
+  void queue(const std::string& name, const Args& args) {
+    amqp_queue_declare(state_, kChannel, bytes(name), 0, 1, 0, 0, args.table());
     check(amqp_get_rpc_reply(state_), "queue.declare " + name);
-  }
-  void bind(const std::string& queue, const std::string& exchange, const std::string& key) {
-    amqp_queue_bind(state_, kChannel, bytes(queue), bytes(exchange), bytes(key), amqp_empty_table);
-    check(amqp_get_rpc_reply(state_), "queue.bind " + queue);
   }
 
   std::string url_;
@@ -244,7 +296,7 @@ AmqpPublisher::AmqpPublisher(AmqpOptions options, AmqpTopology topology)
 AmqpPublisher::~AmqpPublisher() = default;
 
 void AmqpPublisher::publish(const std::vector<AmqpMessage>& messages) {
-  publish_to(topology_.exchange, messages, "");
+  publish_to(topology_.live_exchange.empty() ? topology_.exchange : topology_.live_exchange, messages, "");
 }
 
 void AmqpPublisher::publish_delayed(const std::vector<AmqpMessage>& messages, double delay_s) {
@@ -369,6 +421,61 @@ void AmqpConsumer::settle(const AmqpDelivery& d, uint64_t tag, std::exception_pt
   // An ack lost with its connection is harmless: the broker delivers the
   // message again and the idempotent handler skips it.
   if (status != AMQP_STATUS_OK) conn_.reset();
+}
+
+// ---- transient subscription -------------------------------------------------
+
+AmqpSubscription::AmqpSubscription(AmqpOptions options, AmqpTopology topology,
+                                   std::vector<std::string> binding_keys, int64_t max_length)
+    : options_(std::move(options)),
+      topology_(std::move(topology)),
+      binding_keys_(std::move(binding_keys)),
+      max_length_(max_length) {
+  AmqpAddress::parse(options_.url);
+}
+
+AmqpSubscription::~AmqpSubscription() = default;
+
+void AmqpSubscription::connect() {
+  auto c = std::make_unique<AmqpConnection>(options_);
+  c->declare(topology_);
+  std::string queue = c->transient_queue(max_length_);
+  const std::string& source = topology_.live_exchange.empty() ? topology_.exchange : topology_.live_exchange;
+  for (const auto& key : binding_keys_) c->bind(queue, source, key);
+  amqp_basic_consume(c->state(), kChannel, bytes(queue), amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+  c->check(amqp_get_rpc_reply(c->state()), "basic.consume " + queue);
+  conn_ = std::move(c);
+}
+
+bool AmqpSubscription::poll(double timeout_s, AmqpMessage* out) {
+  if (!conn_) {
+    try {
+      connect();
+      last_error_.clear();
+      refused_ = false;
+    } catch (const Error& e) {
+      last_error_ = e.what();
+      refused_ = dynamic_cast<const Mismatch*>(&e) != nullptr;
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(timeout_s, 0.2)));
+      return false;
+    }
+  }
+  amqp_maybe_release_buffers(conn_->state());
+  amqp_envelope_t env;
+  timeval tv = to_timeval(timeout_s);
+  amqp_rpc_reply_t r = amqp_consume_message(conn_->state(), &env, &tv, 0);
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) return false;
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    conn_.reset();  // reconnect (a new queue) on the next call
+    return false;
+  }
+  out->id = (env.message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+                ? to_string(env.message.properties.message_id)
+                : std::string();
+  out->routing_key = to_string(env.routing_key);
+  out->body = to_string(env.message.body);
+  amqp_destroy_envelope(&env);
+  return true;
 }
 
 // ---- idempotence -------------------------------------------------------------

@@ -45,8 +45,30 @@ struct AmqpOptions {
 };
 
 // The exchanges and queues; declare() creates them (idempotently) on every (re)connection.
+//
+// Unroutable messages: a message that no binding of `exchange` matches is
+// discarded by the broker, although it is confirmed. With unrouted_exchange
+// set, `exchange` is declared with that alternate exchange (a durable fanout)
+// and its durable queue unrouted_queue keeps them for inspection or replay.
+// Declaring an existing exchange with other arguments fails
+// (PRECONDITION_FAILED, a Mismatch here): one created without the argument must
+// be deleted once (docs/control.md). The queue is bounded to
+// unrouted_max_length messages, dropping the oldest (x-overflow drop-head):
+// reject-publish would nack every publish once it is full, so a topic nobody
+// binds would stop all publishing until someone drained it, while the
+// publisher's own record (the control plane's outbox table) keeps every message.
+//
+// Transient subscribers (AmqpSubscription: a process's live view) must not
+// count as routes, or `exchange` would never find a message unroutable while
+// one runs. With live_exchange set, publish() sends to that durable fanout
+// exchange instead, which is bound to `exchange` (everything goes on to it,
+// routed by its own routing key there); live views bind to live_exchange.
 struct AmqpTopology {
-  std::string exchange = "dec.events";     // durable topic exchange messages are published to
+  std::string exchange = "dec.events";     // durable topic exchange messages are routed by
+  std::string unrouted_exchange;           // "" = none; else `exchange`'s alternate exchange
+  std::string unrouted_queue;              // durable queue of unroutable messages
+  int64_t unrouted_max_length = 100000;    // messages kept in it, the oldest dropped first
+  std::string live_exchange;               // "" = publish() sends to `exchange`
   std::string dead_letter_exchange = "dec.dead";  // durable fanout exchange of rejected messages
   std::string dead_letter_queue = "dec.dead";     // durable queue bound to it
   std::string delay_exchange = "dec.delay";  // durable fanout exchange of delayed messages
@@ -90,7 +112,8 @@ class AmqpPublisher {
   AmqpPublisher(AmqpOptions options, AmqpTopology topology);
   ~AmqpPublisher();
 
-  // Publishes the messages, persistent, to the topology's exchange and waits
+  // Publishes the messages, persistent, to the topology's exchange (through
+  // live_exchange when set) and waits
   // for the broker's confirms of all of them. Throws (PeerLost, Timeout,
   // Mismatch on a nack) when any is not confirmed: then none of them is known
   // to be delivered and the caller publishes them again.
@@ -144,6 +167,40 @@ class AmqpConsumer {
   uint64_t reconnects_ = 0;
   uint64_t dead_lettered_ = 0;
   std::unordered_map<std::string, int> failures_;  // message id -> failed handler calls
+};
+
+// A transient subscription for a live view: a server-named, exclusive,
+// auto-delete queue bound to the topology's live_exchange (or `exchange`) with
+// `binding_keys`, consumed without acknowledgements (the broker forgets a
+// message once it is sent) and bounded to max_length messages (oldest dropped).
+// Messages published while it is disconnected are not seen: the queue goes
+// with its connection and a new one is declared on reconnection. The topology
+// is declared first. Connects on the first poll; never throws from poll().
+class AmqpSubscription {
+ public:
+  AmqpSubscription(AmqpOptions options, AmqpTopology topology, std::vector<std::string> binding_keys,
+                   int64_t max_length = 10000);
+  ~AmqpSubscription();
+  // Waits up to timeout_s for one message; false if none came (or the broker
+  // is down: then it sleeps up to 0.2 s and the next call reconnects).
+  bool poll(double timeout_s, AmqpMessage* out);
+  // True while its queue is bound and consumed.
+  bool connected() const { return conn_ != nullptr; }
+  // The last connection failure ("" after a successful connection).
+  const std::string& last_error() const { return last_error_; }
+  // Whether that failure was the broker refusing the topology (a Mismatch,
+  // such as an exchange declared before with other arguments).
+  bool refused() const { return refused_; }
+
+ private:
+  void connect();
+  AmqpOptions options_;
+  AmqpTopology topology_;
+  std::vector<std::string> binding_keys_;
+  int64_t max_length_;
+  std::unique_ptr<AmqpConnection> conn_;
+  std::string last_error_;
+  bool refused_ = false;
 };
 
 // Which message ids were handled already. The control plane keeps them in its
