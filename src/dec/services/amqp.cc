@@ -453,6 +453,7 @@ bool AmqpSubscription::poll(double timeout_s, AmqpMessage* out) {
       connect();
       last_error_.clear();
       refused_ = false;
+      return false;  // connected() tells at once
     } catch (const Error& e) {
       last_error_ = e.what();
       refused_ = dynamic_cast<const Mismatch*>(&e) != nullptr;

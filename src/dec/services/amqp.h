@@ -181,8 +181,9 @@ class AmqpSubscription {
   AmqpSubscription(AmqpOptions options, AmqpTopology topology, std::vector<std::string> binding_keys,
                    int64_t max_length = 10000);
   ~AmqpSubscription();
-  // Waits up to timeout_s for one message; false if none came (or the broker
-  // is down: then it sleeps up to 0.2 s and the next call reconnects).
+  // Waits up to timeout_s for one message; false if none came. A call that
+  // has to connect returns after connecting (false; or, the broker down, after
+  // sleeping up to 0.2 s, and the next call tries again).
   bool poll(double timeout_s, AmqpMessage* out);
   // True while its queue is bound and consumed.
   bool connected() const { return conn_ != nullptr; }
