@@ -128,6 +128,13 @@ void RedisEventSink::deliver_batch(const std::vector<OutboxMessage>& messages) {
     hub_.offer(m);
     rows.push_back({{"id", m.id}, {"at", m.at}, {"topic", m.topic}, {"payload", m.payload}});
   }
+  // After a failure Redis is left alone for a second, so that a Redis that
+  // hangs does not hold every batch for its timeouts.
+  auto now = std::chrono::steady_clock::now();
+  if (now < retry_at_) {
+    ++failures_;
+    return;
+  }
   try {
     if (!client_) {
       services::RedisOptions o;
@@ -137,6 +144,7 @@ void RedisEventSink::deliver_batch(const std::vector<OutboxMessage>& messages) {
     client_->command({"PUBLISH", channel_, rows.dump()});
   } catch (const Error&) {
     ++failures_;  // other instances' streams miss this batch; the outbox keeps it
+    retry_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   }
 }
 

@@ -16,6 +16,13 @@
 //   drop-head, and why live views bind elsewhere). The alternative, mandatory
 //   publishing with a returned message counted as a failure, would stop the
 //   relay, which delivers in order, at the first topic nobody binds.
+//   A "request.filed" row also schedules its reminder: a delayed message
+//   (per-message TTL in the delay queue, dead-lettered into the exchange after
+//   remind_after_s) with routing key kRemindDueTopic.
+// - ReminderConsumer: a thread consuming those due reminders (manual ack,
+//   prefetch 1) and calling Control::remind(), which reminds a request still
+//   pending once (a conditional update: a redelivered or duplicate trigger,
+//   or one for a request decided meanwhile, does nothing).
 // - BrokerLiveFeed: other instances' rows on this instance's event streams, a
 //   thread consuming a transient queue ('#' on live_exchange) into the hub,
 //   which drops the rows it has (its own relay's).
@@ -25,25 +32,21 @@
 //   instance's feed hands them to its hub. Best effort: pub/sub keeps nothing
 //   for a subscriber that is disconnected, and a publish that fails is
 //   counted, not retried (the local hub had the rows, the outbox and the audit
-//   log keep them).
-//   A "request.filed" row also schedules its reminder: a delayed message
-//   (per-message TTL in the delay queue, dead-lettered into the exchange after
-//   remind_after_s) with routing key kRemindDueTopic.
-// - ReminderConsumer: a thread consuming those due reminders (manual ack,
-//   prefetch 1) and calling Control::remind(), which reminds a request still
-//   pending once (a conditional update: a redelivered or duplicate trigger,
-//   or one for a request decided meanwhile, does nothing).
+//   log keep them; a failed publish leaves Redis alone for a second).
 //
 // Consumers outside the control plane bind their own durable queues to the
 // exchange by topic ("request.*", "node.changed", "request.reminder") and
 // drop duplicates by message id (DbProcessedIds, processed_ids.h).
 //
-// Neither needs the broker at start: they connect on first use and reconnect
-// after a broker restart. Failures reach the relay as dec::Error (PeerLost,
-// Timeout, Mismatch), which retries the batch.
+// None needs the broker or Redis at start: they connect on first use and
+// reconnect after a restart (ControlServer waits up to 2 s for the live
+// feeds, and refuses to start if the broker refuses the exchanges). The
+// broker's failures reach the relay as dec::Error (PeerLost, Timeout,
+// Mismatch), which retries the batch.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -130,7 +133,8 @@ class RedisEventSink : public OutboxSink {
   std::string url_, channel_;
   EventHub& hub_;
   std::unique_ptr<services::RedisClient> client_;  // relay thread only; made on first use
-  std::atomic<int64_t> failures_{0};
+  std::chrono::steady_clock::time_point retry_at_;  // no publishing before (after a failure)
+  std::atomic<int64_t> failures_{0};  // batches not published
 };
 
 // Subscribes to that channel and hands every row to the hub.
