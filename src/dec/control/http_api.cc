@@ -9,6 +9,7 @@
 #include "dec/control/api_error.h"
 #include "dec/control/json_fields.h"
 #include "dec/core/file.h"
+#include "dec/core/json_depth.h"
 
 namespace dec::control {
 
@@ -25,27 +26,6 @@ void answer(httplib::Response& res, int status, const json& body) {
   res.status = status;
   if (status == 204) return;
   res.set_content(dump(body), "application/json");
-}
-
-// Deepest nesting of arrays and objects in a JSON text (strings skipped), to
-// refuse pathological documents before parsing them.
-int json_depth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 std::string bearer_token(const httplib::Request& req) {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "dec/core/json_depth.h"
+
 namespace dec::serve {
 
 namespace {
@@ -14,27 +16,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 constexpr int kMaxDepth = 64;
 
 [[noreturn]] void bad(const std::string& message) { throw ProtocolError(400, message); }
-
-// Deepest nesting of arrays and objects in a JSON text (strings skipped), to
-// refuse pathological documents before the recursive parser sees them.
-int json_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 void flatten(const json& j, std::vector<float>& out, const std::string& where) {
   if (j.is_number()) {
