@@ -397,9 +397,15 @@ TEST(Group, EmulatedLatencyOverlapsBetweenMessagesAndCrossesEveryLinkOfTheRoute)
   shaper->set_route(0, 1, {0, 7, 1});
   shaper->set_route(1, 0, {1, 7, 0});
   // Without a rate every message leaves at once; only the delay line sleeps,
-  // until 100 ms, and every message is due by then.
+  // until 100 ms, and every message is due by then. The clock moves only once
+  // all ten are booked: moved at the first one's sleep, it would book the rest
+  // at 100 ms, due at 200 ms, which nobody reaches.
   std::string stuck;
+  std::atomic<bool> all_sent{false};
   std::thread driver([&] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!all_sent && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (!clock.advance_when_asleep(0.100, 1)) stuck = "nothing waited for the first arrival";
   });
   double first = -1, last = -1;
@@ -409,6 +415,7 @@ TEST(Group, EmulatedLatencyOverlapsBetweenMessagesAndCrossesEveryLinkOfTheRoute)
     constexpr int kMessages = 10;
     if (g.rank() == 0) {
       for (int i = 0; i < kMessages; ++i) g.send(at::ones({1000}), 1, i);
+      all_sent = true;
     } else {
       at::Tensor buf = at::empty({1000});
       for (int i = 0; i < kMessages; ++i) {
