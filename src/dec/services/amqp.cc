@@ -11,6 +11,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -257,6 +258,43 @@ class AmqpConnection {
   bool healthy_ = true;
 };
 
+// ---- consuming -----------------------------------------------------------------
+
+// One delivery copied out of rabbitmq-c's envelope.
+struct Envelope {
+  AmqpMessage message;
+  bool redelivered = false;
+  uint64_t tag = 0;
+};
+
+// The next delivery on conn within timeout_s; nullopt on a timeout, and also
+// when a frame other than a delivery (the broker closing the channel or the
+// connection) or a broken socket ends the connection, which sets *broken.
+static std::optional<Envelope> consume_one(AmqpConnection& conn, double timeout_s, bool* broken) {
+  *broken = false;
+  amqp_maybe_release_buffers(conn.state());
+  amqp_envelope_t env;
+  timeval tv = to_timeval(timeout_s);
+  amqp_rpc_reply_t r = amqp_consume_message(conn.state(), &env, &tv, 0);
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) {
+    return std::nullopt;
+  }
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    *broken = true;
+    return std::nullopt;
+  }
+  Envelope e;
+  const auto& props = env.message.properties;
+  if (props._flags & AMQP_BASIC_MESSAGE_ID_FLAG) e.message.id = to_string(props.message_id);
+  if (props._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) e.message.content_type = to_string(props.content_type);
+  e.message.routing_key = to_string(env.routing_key);
+  e.message.body = to_string(env.message.body);
+  e.redelivered = env.redelivered;
+  e.tag = env.delivery_tag;
+  amqp_destroy_envelope(&env);
+  return e;
+}
+
 // ---- publisher ---------------------------------------------------------------
 
 // Reads frames until the broker has acked every tag in `pending`.
@@ -371,27 +409,14 @@ bool AmqpConsumer::poll(double timeout_s) {
       return false;
     }
   }
-  amqp_maybe_release_buffers(conn_->state());
-  amqp_envelope_t env;
-  timeval tv = to_timeval(timeout_s);
-  amqp_rpc_reply_t r = amqp_consume_message(conn_->state(), &env, &tv, 0);
-  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) return false;
-  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    // A frame other than a delivery (the broker closing the channel or the
-    // connection) or a broken socket: start over on a fresh connection.
-    conn_.reset();
-    return false;
-  }
+  bool broken = false;
+  std::optional<Envelope> e = consume_one(*conn_, timeout_s, &broken);
+  if (broken) conn_.reset();  // start over on a fresh connection
+  if (!e) return false;
   AmqpDelivery d;
-  if (env.message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
-    d.message.id = to_string(env.message.properties.message_id);
-  d.message.routing_key = to_string(env.routing_key);
-  d.message.body = to_string(env.message.body);
-  if (env.message.properties._flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
-    d.message.content_type = to_string(env.message.properties.content_type);
-  d.redelivered = env.redelivered;
-  uint64_t tag = env.delivery_tag;
-  amqp_destroy_envelope(&env);
+  d.message = std::move(e->message);
+  d.redelivered = e->redelivered;
+  uint64_t tag = e->tag;
   auto f = failures_.find(d.message.id);
   d.attempts = f == failures_.end() ? 0 : f->second;
   std::exception_ptr failure;
@@ -461,21 +486,11 @@ bool AmqpSubscription::poll(double timeout_s, AmqpMessage* out) {
       return false;
     }
   }
-  amqp_maybe_release_buffers(conn_->state());
-  amqp_envelope_t env;
-  timeval tv = to_timeval(timeout_s);
-  amqp_rpc_reply_t r = amqp_consume_message(conn_->state(), &env, &tv, 0);
-  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) return false;
-  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    conn_.reset();  // reconnect (a new queue) on the next call
-    return false;
-  }
-  out->id = (env.message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
-                ? to_string(env.message.properties.message_id)
-                : std::string();
-  out->routing_key = to_string(env.routing_key);
-  out->body = to_string(env.message.body);
-  amqp_destroy_envelope(&env);
+  bool broken = false;
+  std::optional<Envelope> e = consume_one(*conn_, timeout_s, &broken);
+  if (broken) conn_.reset();  // reconnect (a new queue) on the next call
+  if (!e) return false;
+  *out = std::move(e->message);
   return true;
 }
 
