@@ -10,27 +10,16 @@
 #include <thread>
 
 #include "dec/serve/kserve.h"
+#include "serve_testing.h"
 #include "dec/serve/server.h"
 
 namespace dec::serve {
 namespace {
 
+using testing::max_abs_diff;
+using testing::random_data;
+
 using json = nlohmann::json;
-
-std::vector<float> random_data(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d;
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double d = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::fabs(double(a[i]) - b[i]));
-  return d;
-}
 
 class Chain {
  public:

@@ -15,10 +15,13 @@
 #include "dec/model/model.h"
 #include "dec/optim/optimizer.h"
 #include "dec/runtime/block_state.h"
+#include "serve_testing.h"
 #include "dec/runtime/checkpoint.h"
 
 namespace dec::serve {
 namespace {
+
+using testing::max_abs_diff;
 
 // Writes a checkpoint of `spec` with weights and BatchNorm statistics away from
 // their initial values, as training leaves them; returns that model in eval mode.
@@ -51,13 +54,6 @@ torch::nn::Sequential write_checkpoint(const model::ModelSpec& spec, const std::
 std::vector<float> to_vector(const torch::Tensor& t) {
   torch::Tensor c = t.contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double d = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::fabs(double(a[i]) - b[i]));
-  return d;
 }
 
 struct Case {
