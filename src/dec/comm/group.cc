@@ -37,16 +37,16 @@ std::shared_ptr<::gloo::transport::Device> make_device(const GroupOptions& o,
   }
 }
 
-// Every member announces itself under the group's prefix, then waits for the
+// Every member announces `step` under the group's prefix, then waits for the
 // others, so that a missing member is named; Gloo's own connect would only say
 // that a store wait timed out.
-void await_members(Store& store, const Group::State& s,
+void await_members(Store& store, const Group::State& s, const char* step,
                    std::chrono::steady_clock::time_point deadline) {
-  store.set(dec::str("arrived/", s.rank), "1");
+  store.set(dec::str(step, "/", s.rank), "1");
   for (;;) {
     std::vector<int> missing;
     for (int r = 0; r < static_cast<int>(s.members.size()); ++r)
-      if (!store.check({dec::str("arrived/", r)})) missing.push_back(s.members[r]);
+      if (!store.check({dec::str(step, "/", r)})) missing.push_back(s.members[r]);
     if (missing.empty()) return;
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string names;
@@ -63,7 +63,7 @@ void await_members(Store& store, const Group::State& s,
 void connect(Group::State& s, const std::string& prefix) {
   const auto deadline = std::chrono::steady_clock::now() + s.world->options.timeout;
   Store store = s.world->store.prefixed(prefix);
-  await_members(store, s, deadline);
+  await_members(store, s, "arrived", deadline);
   auto opts = c10d::ProcessGroupGloo::Options::create(s.world->options.timeout);
   opts->devices = {s.world->device};
   opts->threads = std::max(1, s.world->options.worker_threads);
@@ -74,6 +74,12 @@ void connect(Group::State& s, const std::string& prefix) {
     detail::rethrow_as_dec(std::current_exception(), "cannot build process group",
                            s.describe_group());
   }
+  // Gloo's constructor returns once this member's pairs are connected, which
+  // may be before a peer has finished its side of them: a member that then
+  // destroyed the group at once would close sockets under that peer's connect
+  // ("Connection closed by peer"). So nobody returns before everyone has the
+  // group, as torch.distributed's init_process_group does with its store barrier.
+  await_members(store, s, "connected", deadline);
 }
 
 }  // namespace
