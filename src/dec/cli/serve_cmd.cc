@@ -49,6 +49,7 @@ struct ServeFlags {
   std::string profile, cluster, device;
   bool no_fallback = false;
   bool emulate = false;
+  double batch_delay_ms = 0;
 };
 
 void parse_listen(const std::string& listen, serve::ServeOptions& o) {
@@ -106,6 +107,7 @@ void run_serve(ServeFlags& f) {
   parse_listen(f.listen, f.server);
   DEC_CHECK(f.max_body_mb > 0, ConfigError, "invalid flag", "--max-body-mb", "must be > 0, got ", f.max_body_mb);
   f.server.max_body_bytes = static_cast<size_t>(f.max_body_mb * 1024 * 1024);
+  f.server.batch_delay_s = f.batch_delay_ms / 1e3;
   if (!f.input.empty()) f.model.input = model::parse_shape(f.input, "--input");
   if (f.threads > 0) set_threads(f.threads);
   auto model = std::shared_ptr<const serve::ServedModel>(serve::ServedModel::load(f.model));
@@ -186,6 +188,12 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--queue-timeout", f->server.queue_timeout_s,
                   "Seconds a request may wait for a forward pass before it answers 503")
+      ->capture_default_str();
+  cmd->add_option("--max-batch", f->server.max_batch,
+                  "Dynamic batching: rows per forward pass; requests for the same blocks run together (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--batch-delay-ms", f->batch_delay_ms,
+                  "Dynamic batching: the longest a request waits for others to join its forward pass")
       ->capture_default_str();
   cmd->add_option("--max-body-mb", f->max_body_mb, "Largest request body in MiB; larger answers 413")
       ->capture_default_str();

@@ -49,7 +49,12 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 ServeMetrics::ServeMetrics(std::string model)
     : model_(std::move(model)), latency_(seconds_buckets()), queue_(seconds_buckets()),
-      compute_(seconds_buckets()) {}
+      compute_(seconds_buckets()), batch_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {}
+
+void ServeMetrics::batch(int64_t rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  batch_.observe(static_cast<double>(rows));
+}
 
 void ServeMetrics::request(int status, double seconds, double queue_s, double compute_s) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -84,6 +89,8 @@ std::string ServeMetrics::render(int inflight, int queued, bool ready) const {
   queue_.render(out, "dec_serve_queue_seconds", m);
   header(out, "dec_serve_compute_seconds", "histogram", "This tier's forward pass of a request.");
   compute_.render(out, "dec_serve_compute_seconds", m);
+  header(out, "dec_serve_batch_rows", "histogram", "Rows per forward pass (requests batched together).");
+  batch_.render(out, "dec_serve_batch_rows", m);
   header(out, "dec_serve_split_total", "counter", "Requests by the tiers that computed and the split (s1,s2).");
   for (const auto& [k, n] : splits_) {
     out += str("dec_serve_split_total{", m, ",tiers=\"", k.first, "\",split=\"", k.second, "\"} ", n, "\n");

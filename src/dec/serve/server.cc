@@ -42,6 +42,10 @@ InferenceServer::InferenceServer(std::shared_ptr<const ServedModel> model, Serve
   DEC_CHECK(options_.max_rows >= 1, ConfigError, "invalid option", "--max-rows", "must be >= 1, got ",
             options_.max_rows);
   configure_chain();
+  batcher_ = std::make_unique<Batcher>(BatchOptions{options_.max_batch, options_.batch_delay_s}, admission_,
+                                       [this](const std::vector<float>& in, int64_t rows, size_t begin, size_t end) {
+                                         return run_blocks(in, rows, begin, end);
+                                       });
   http_ = std::make_unique<httplib::Server>();
   // Without TCP_NODELAY a kept-alive connection waits on delayed ACKs; the
   // default of 5 requests per connection defeats keep-alive.

@@ -28,7 +28,8 @@
 // ("dec_report": true) and always between tiers.
 //
 // Thread safety: start()/stop() from one thread; requests are served on
-// `http_threads` threads, forward passes on at most `slots` at once.
+// `http_threads` threads, forward passes on at most `slots` at once; with
+// max_batch > 1, requests for the same blocks share a forward pass (batcher.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,7 @@
 #include <thread>
 
 #include "dec/serve/admission.h"
+#include "dec/serve/batcher.h"
 #include "dec/serve/metrics.h"
 #include "dec/serve/served_model.h"
 #include "dec/serve/split.h"
@@ -63,13 +65,18 @@ struct ServeOptions {
   int port = 8000;                      // 0 = a free port (see port())
   int http_threads = 16;                // connections served at once (a kept-alive one holds a thread)
   int slots = 1;                        // forward passes at once (each uses torch's intra-op threads)
-  int max_queue = 32;                   // requests waiting for a slot; one more answers 503
+  int max_queue = 32;                   // requests (batches) waiting for a slot; one more answers 503
   double queue_timeout_s = 10;          // a request waiting longer for a slot answers 503
   size_t max_body_bytes = 64u << 20;    // a larger body answers 413
   int64_t max_rows = 256;               // samples per request; more answers 400
   int warmup = 3;                       // forward passes (1 sample, every block) before ready
   size_t keep_alive_max_count = 100000; // requests per kept-alive connection
   std::string node = "local";           // this server's name in the responses' "dec_ran"
+  // Dynamic batching (batcher.h): requests for the same blocks run together,
+  // up to max_batch rows per forward pass, the first waiting at most
+  // batch_delay_s for others. 1 = off.
+  int64_t max_batch = 1;
+  double batch_delay_s = 0;
 
   // Collaborative inference: this server's place in a device -> edge -> cloud
   // chain (docs/inference.md, "Across tiers"). Every tier loads the whole model.
@@ -133,14 +140,19 @@ class InferenceServer {
   bool known_model(const httplib::Request& req, httplib::Response& res) const;
   Route route_of(const InferRequest& r) const;
   Route decide(Route route, const nlohmann::json& parameters) const;
-  // Runs [begin, end) in a compute slot; `o` gets the queue and compute seconds.
+  // Runs [begin, end) in a compute slot (batched with others); `o` gets the
+  // queue and compute seconds. Throws ProtocolError 503 (queue full, no slot
+  // in time), 504 (the request's deadline passed).
   std::vector<float> compute(const std::vector<float>& in, int64_t rows, size_t begin, size_t end, Outcome& o);
+  // The forward pass of a batch, at the emulated speed when emulating.
+  std::vector<float> run_blocks(const std::vector<float>& in, int64_t rows, size_t begin, size_t end) const;
   Conditions conditions() const;
 
   std::shared_ptr<const ServedModel> model_;
   ServeOptions options_;
   ServeMetrics metrics_;
   Admission admission_;
+  std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<NextTier> next_;
   mutable std::mutex learned_mu_;
   Conditions learned_;  // guarded by learned_mu_: the hop after the next tier and the queues, as answers report them

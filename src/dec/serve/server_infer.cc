@@ -158,23 +158,8 @@ InferenceServer::Route InferenceServer::decide(Route route, const json& p) const
   return route;
 }
 
-std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_t rows, size_t begin, size_t end,
-                                            Outcome& o) {
-  const auto tq = Clock::now();
-  const auto timeout =
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.queue_timeout_s));
-  const Admission::Result admitted = admission_.acquire(timeout);
-  o.queue_s = std::max(0.0, o.queue_s) + since(tq);
-  if (admitted == Admission::Result::kQueueFull) {
-    throw ProtocolError(503, str("the server is busy: ", options_.max_queue, " requests are already waiting"));
-  }
-  if (admitted == Admission::Result::kTimedOut) {
-    throw ProtocolError(503, str("no compute slot within ", options_.queue_timeout_s, " s"));
-  }
-  struct Release {
-    Admission& a;
-    ~Release() { a.release(); }
-  } release{admission_};
+std::vector<float> InferenceServer::run_blocks(const std::vector<float>& in, int64_t rows, size_t begin,
+                                               size_t end) const {
   const auto tc = Clock::now();
   std::vector<float> out = model_->run(in, rows, begin, end);
   if (!options_.emulate_block_s.empty()) {
@@ -183,8 +168,25 @@ std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_
     const double left = target - since(tc);
     if (left > 0) std::this_thread::sleep_for(std::chrono::duration<double>(left));
   }
-  o.compute_s = std::max(0.0, o.compute_s) + since(tc);
   return out;
+}
+
+std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_t rows, size_t begin, size_t end,
+                                            Outcome& o) {
+  const auto queue_by = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(options_.queue_timeout_s));
+  Batcher::Result r = batcher_->submit(in, rows, begin, end, std::min(queue_by, o.deadline));
+  o.queue_s = std::max(0.0, o.queue_s) + r.queue_s;
+  if (r.ran) metrics_.batch(r.batch_rows);
+  if (r.status == Batcher::Result::Status::kQueueFull) {
+    throw ProtocolError(503, str("the server is busy: ", options_.max_queue, " requests are already waiting"));
+  }
+  if (r.status == Batcher::Result::Status::kTimedOut) {
+    if (Clock::now() >= o.deadline) throw ProtocolError(504, deadline_message(o.timeout_s));
+    throw ProtocolError(503, str("no compute slot within ", options_.queue_timeout_s, " s"));
+  }
+  o.compute_s = std::max(0.0, o.compute_s) + r.compute_s;
+  return std::move(r.out);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "dec/core/error.h"
 #include "dec/serve/server.h"
 
 namespace dec::serve {
@@ -35,6 +36,13 @@ inline void answer_error(httplib::Response& res, int status, const std::string& 
 struct InferenceServer::Outcome {
   int status = 500;
   double queue_s = -1, compute_s = -1;
+  // The request's deadline ("timeout" parameter, --request-timeout); max: none.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  double timeout_s = 0;  // the timeout that set the deadline (0: none)
 };
+
+inline std::string deadline_message(double timeout_s) {
+  return str("the request's deadline passed (timeout ", timeout_s, " s)");
+}
 
 }  // namespace dec::serve
