@@ -40,6 +40,11 @@ std::vector<Case> cases() {
       {"POST", "/api/v1/departments", {{"name", "new-dept"}}, ""},
       {"GET", "/api/v1/stats", nullptr, ""},
       {"GET", "/api/v1/audit", nullptr, "?limit=5&entity=request"},
+      {"POST", "/api/v1/enrol-tokens", {{"department", "lab"}}, ""},
+      // An agent's calls with a session's token: 401 for everyone.
+      {"POST", "/api/v1/agent/enrol", {{"name", "a1"}, {"tier", "edge"}}, ""},
+      {"GET", "/api/v1/agent/enrolment", nullptr, ""},
+      {"POST", "/api/v1/agent/heartbeat", {{"measured", {{"matmul_gflops", 1.0}}}}, ""},
       {"DELETE", "/api/v1/auth/session", nullptr, ""},  // last: it ends the session
   };
 }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -37,17 +38,18 @@ struct ControlFlags {
   control::ServerOptions options;
   std::string listen = "127.0.0.1:8080";
   std::string remind_after = "24h";
+  std::string heartbeat_timeout = "30s";
 };
 
 // "90s", "30m", "24h", "2d" or "0" (never) as milliseconds.
-int64_t parse_duration_ms(const std::string& text) {
+int64_t parse_duration_ms(const std::string& text, const char* flag) {
   if (text == "0") return 0;
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
   std::string unit = end ? end : "";
   double scale = unit == "s" ? 1e3 : unit == "m" ? 60e3 : unit == "h" ? 3600e3 : unit == "d" ? 86400e3 : 0;
   DEC_CHECK(end != text.c_str() && scale > 0 && value > 0, ConfigError, "invalid flag",
-            "--remind-after", "expected a duration such as 90s, 30m, 24h, 2d or 0, got '", text, "'");
+            flag, "expected a duration such as 90s, 30m, 24h, 2d or 0, got '", text, "'");
   return static_cast<int64_t>(value * scale);
 }
 
@@ -69,7 +71,14 @@ void parse_listen(const std::string& listen, control::ServerOptions& o) {
 void run_control(ControlFlags& flags) {
   control::ServerOptions& o = flags.options;
   parse_listen(flags.listen, o);
-  o.control.remind_after_ms = parse_duration_ms(flags.remind_after);
+  o.control.remind_after_ms = parse_duration_ms(flags.remind_after, "--remind-after");
+  o.control.heartbeat_timeout_ms = parse_duration_ms(flags.heartbeat_timeout, "--heartbeat-timeout");
+  DEC_CHECK(o.control.heartbeat_timeout_ms > 0, ConfigError, "invalid flag", "--heartbeat-timeout",
+            "must be more than 0");
+  // The sweep runs often enough that a node is marked offline within about a
+  // tenth of the timeout after it (at least every 100 ms, at most every second).
+  o.offline_check_ms =
+      static_cast<int>(std::clamp<int64_t>(o.control.heartbeat_timeout_ms / 10, 100, 1000));
   if (o.admin.empty()) {
     if (const char* env = std::getenv("DEC_CONTROL_ADMIN")) o.admin = env;
   }
@@ -85,7 +94,8 @@ void run_control(ControlFlags& flags) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   control::ControlServer server(o);
-  std::fprintf(stderr, "dec control: listening on http://%s:%d (%s%s%s)\n", o.host.c_str(),
+  std::fprintf(stderr, "dec control: listening on %s://%s:%d (%s%s%s)\n",
+               server.tls() ? "https" : "http", o.host.c_str(),
                server.port(), server.db().where().c_str(),
                o.redis_url.empty() ? ", in-process cache" : ", Redis cache and login state",
                o.amqp_url.empty() ? ", in-process notifications" : ", RabbitMQ notifications");
@@ -137,6 +147,12 @@ void add_control_command(CLI::App& app) {
                   "durable topic exchange dec.events with confirms; reminders as delayed messages");
   cmd->add_option("--remind-after", flags->remind_after,
                   "Remind the leaders once of a request pending this long (90s, 30m, 24h, 2d; 0 = never)")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", o.tls_cert,
+                  "Serve HTTPS with this PEM certificate (or chain); needs --tls-key");
+  cmd->add_option("--tls-key", o.tls_key, "The PEM private key of --tls-cert");
+  cmd->add_option("--heartbeat-timeout", flags->heartbeat_timeout,
+                  "A node whose agent has not sent a heartbeat for this long is offline (5s, 30s, 2m)")
       ->capture_default_str();
   cmd->add_option("--listen", flags->listen, "HOST:PORT to serve on (port 0: any free port)")
       ->capture_default_str();

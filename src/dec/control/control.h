@@ -50,7 +50,9 @@ struct NodeQuery {
 struct ControlOptions {
   int max_per_page = 200;       // largest page of any list
   int max_page_number = 100;    // deeper than this, the list asks for its cursor
-  int64_t online_window_ms = 60000;  // a node with a heartbeat this recent is online
+  // A node whose last heartbeat is older than this is offline (the sweep marks it).
+  int64_t heartbeat_timeout_ms = 30000;
+  int64_t enrol_token_max_ttl_ms = 30LL * 24 * 3600 * 1000;  // the longest an enrolment token lives
   // A request pending this long reminds the leaders once (0 = never).
   int64_t remind_after_ms = 24 * 3600 * 1000LL;
 };
@@ -97,6 +99,25 @@ class Control {
 
   json statistics();
 
+  // Agents (docs/agent.md). An enrolment token (made by a leader) lets an
+  // agent file an enrolment on the leader's behalf; the agent gets a claim,
+  // which after approval it exchanges once for the node's credential; the
+  // credential authenticates its heartbeats. Tokens, claims and credentials
+  // are random, shown once, stored only hashed. 401 for an unknown one.
+  json create_enrol_token(const User& actor, const json& body);
+  json agent_enrol(const std::string& enrol_token, const json& body);
+  // The enrolment's state; once approved, the first call also answers the
+  // credential (a new one replaces any earlier) and voids the claim.
+  json agent_enrolment(const std::string& claim);
+  // Records the node's facts and measured figures and its last heartbeat; a
+  // node that was offline comes online (event node.online). 401 for a
+  // credential revoked (decommissioned) or unknown.
+  json heartbeat(const std::string& credential, const json& body);
+  // Marks offline every online node whose heartbeat is older than
+  // heartbeat_timeout_ms (event node.offline each, once even between
+  // instances); returns how many.
+  int sweep_offline();
+
   // Reminders of requests left pending (docs/control.md "Reminders").
   // remind(id): if request id is still pending and has not reminded yet, marks
   // it reminded and writes a "request.reminder" event (audit and outbox) for the
@@ -123,6 +144,8 @@ class Control {
     return cache_ ? cache_->get(key, load) : load();
   }
   json load_statistics();
+  // file_request; an enrolment's new node gets claim_hash (an agent's claim) when given.
+  json file_request_as(const User& actor, const json& body, const std::string& claim_hash);
   int clamp_limit(int limit) const;
 
   Db& db_;

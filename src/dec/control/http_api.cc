@@ -117,6 +117,7 @@ HttpApi::HttpApi(Control& control, Auth& auth, EventHub& hub, ApiOptions options
   add_request_routes();
   add_people_routes();
   add_node_routes();
+  add_agent_routes();
 }
 
 std::vector<RouteSpec> HttpApi::routes() const {
@@ -128,6 +129,10 @@ std::vector<RouteSpec> HttpApi::routes() const {
 void HttpApi::add(const std::string& method, const std::string& path, std::optional<Role> role,
                   Handler h) {
   routes_.push_back(Route{RouteSpec{method, path, role}, std::move(h)});
+}
+
+void HttpApi::add_agent(const std::string& method, const std::string& path, Handler h) {
+  routes_.push_back(Route{RouteSpec{method, path, std::nullopt, /*agent=*/true}, std::move(h)});
 }
 
 void HttpApi::install(httplib::Server& server) {
@@ -208,10 +213,15 @@ void HttpApi::serve_dashboard(const httplib::Request& req, httplib::Response& re
 }
 
 void HttpApi::handle(const Route& route, const httplib::Request& req, httplib::Response& res) {
-  Call call{req, res, std::nullopt, 0, json()};
+  Call call{req, res, std::nullopt, 0, json(), ""};
   try {
-    std::string token = bearer_token(req);
-    if (!token.empty()) call.user = auth_.authenticate(token);
+    if (route.spec.agent) {
+      // An agent's secret comes in the header only (a browser's cookie is a session).
+      std::string auth = req.get_header_value("Authorization");
+      if (auth.rfind("Bearer ", 0) == 0) call.token = auth.substr(7);
+    } else if (std::string token = bearer_token(req); !token.empty()) {
+      call.user = auth_.authenticate(token);
+    }
     if (route.spec.min_role) {
       if (!call.user) throw ApiError(401, "unauthenticated", "log in first (no valid session)");
       if (static_cast<int>(call.user->role) < static_cast<int>(*route.spec.min_role)) {

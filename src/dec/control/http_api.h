@@ -3,6 +3,7 @@
 // Every route goes through one interceptor (HttpApi::handle): it reads the
 // session token (Authorization: Bearer <token>, or the dec_session cookie),
 // refuses a call without a live session (401) or below the route's role (403),
+// (an agent's route takes its own Bearer token instead: docs/agent.md),
 // parses the JSON body (400 when malformed, 413 beyond the size limit), calls the
 // domain and maps its ApiError to {"error": {"code", "message", "field"}} with its
 // status. Handlers are thin: parse, authorise, call Control or Auth, answer JSON.
@@ -51,6 +52,9 @@ struct RouteSpec {
   std::string method;
   std::string path;
   std::optional<Role> min_role;
+  // An agent's call: its Bearer token is an enrolment token, a claim or a node
+  // credential (the handler checks it), never a session.
+  bool agent = false;
 };
 
 class HttpApi {
@@ -67,6 +71,7 @@ class HttpApi {
     std::optional<User> user;
     int64_t id = 0;  // the {id} of the path, when it has one
     nlohmann::json body;
+    std::string token;  // an agent route's Bearer token
   };
   struct Reply {
     int status = 200;
@@ -81,10 +86,12 @@ class HttpApi {
 
   void handle(const Route& route, const httplib::Request& req, httplib::Response& res);
   void add(const std::string& method, const std::string& path, std::optional<Role> role, Handler h);
+  void add_agent(const std::string& method, const std::string& path, Handler h);
   void add_auth_routes();
   void add_request_routes();
   void add_people_routes();
   void add_node_routes();
+  void add_agent_routes();
   Reply events(Call& call);
   void serve_dashboard(const httplib::Request& req, httplib::Response& res) const;
 

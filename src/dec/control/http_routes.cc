@@ -147,6 +147,18 @@ void HttpApi::add_node_routes() {
       [this](Call&) -> Reply { return {200, control_.statistics()}; });
 }
 
+// The calls of `dec agent` (docs/agent.md), and the token a leader makes for it.
+void HttpApi::add_agent_routes() {
+  add("POST", "/api/v1/enrol-tokens", kLeader,
+      [this](Call& c) -> Reply { return {201, control_.create_enrol_token(*c.user, c.body)}; });
+  add_agent("POST", "/api/v1/agent/enrol",
+            [this](Call& c) -> Reply { return {201, control_.agent_enrol(c.token, c.body)}; });
+  add_agent("GET", "/api/v1/agent/enrolment",
+            [this](Call& c) -> Reply { return {200, control_.agent_enrolment(c.token)}; });
+  add_agent("POST", "/api/v1/agent/heartbeat",
+            [this](Call& c) -> Reply { return {200, control_.heartbeat(c.token, c.body)}; });
+}
+
 // Server-sent events: each outbox message as `id: <outbox id>`, `event: <topic>`,
 // `data: <payload>`; a comment line every event_keepalive_ms keeps proxies from
 // closing an idle stream. The stream ends when the client goes or the server stops.

@@ -26,7 +26,9 @@ nlohmann::json node_json(const Row& r) {
           {"hardware", parse_or_null(r.text("hardware"))},
           {"state", r.text("state")},
           {"created_at", r.integer("created_at")},
-          {"heartbeat_at", nullable_integer(r, "heartbeat_at")}};
+          {"heartbeat_at", nullable_integer(r, "heartbeat_at")},
+          {"online", r.integer("online") != 0},
+          {"measured", parse_or_null(r.text("measured"))}};
 }
 
 nlohmann::json request_json(const Row& r) {

@@ -4,6 +4,8 @@
 //   node states: pending (enrolment filed) -> available <-> assigned,
 //                available|assigned -> faulty, available|faulty -> decommissioned,
 //                pending -> rejected (enrolment rejected; the name is free again)
+//   A node enrolled by an agent holds a credential while it is available,
+//   assigned or faulty; decommissioning revokes it and frees the name.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,7 +18,7 @@ namespace dec::control {
 
 constexpr const char* kNodeColumns =
     "id, name, tier, category, department, owner_id, project, hardware, state, created_at, "
-    "heartbeat_at";
+    "heartbeat_at, online, measured";
 constexpr const char* kRequestColumns =
     "id, kind, node_id, filer_id, state, payload, reason, decided_by, created_at, decided_at, "
     "version";

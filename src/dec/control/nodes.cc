@@ -75,7 +75,7 @@ std::pair<std::string, Params> Control::node_list_sql(const NodeQuery& q) const 
   std::string sql = "SELECT n.id AS id, n.name AS name, n.tier AS tier, n.category AS category, "
                     "n.department AS department, n.owner_id AS owner_id, n.project AS project, "
                     "n.hardware AS hardware, n.state AS state, n.created_at AS created_at, "
-                    "n.heartbeat_at AS heartbeat_at FROM (" +
+                    "n.heartbeat_at AS heartbeat_at, n.online AS online, n.measured AS measured FROM (" +
                     keys + ") k JOIN nodes n ON n.id = k.id ORDER BY n.created_at DESC, n.id";
   return {sql, b.params};
 }
@@ -149,8 +149,9 @@ json Control::load_statistics() {
   out["mean_time_to_approval_ms"] =
       mean[0].integer("n") > 0 ? json(mean[0].real("ms")) : json(nullptr);
   out["pending_requests"] = scalar(db_, "SELECT COUNT(*) FROM requests WHERE state = 'pending'");
-  out["nodes_online"] = scalar(db_, "SELECT COUNT(*) FROM nodes WHERE heartbeat_at > $1",
-                               {clock_.now_ms() - options_.online_window_ms});
+  // The flag follows heartbeats and the offline sweep (agents.cc), each of
+  // which drops this answer from the cache when it flips a node.
+  out["nodes_online"] = scalar(db_, "SELECT COUNT(*) FROM nodes WHERE online = 1");
   return out;
 }
 

@@ -44,10 +44,10 @@ int Control::send_due_reminders() {
   return n;
 }
 
-ReminderTimer::ReminderTimer(Control& control, int period_ms)
-    : control_(control), period_ms_(period_ms), thread_([this] { run(); }) {}
+PeriodicTimer::PeriodicTimer(std::function<void()> pass, int period_ms)
+    : pass_(std::move(pass)), period_ms_(period_ms), thread_([this] { run(); }) {}
 
-ReminderTimer::~ReminderTimer() {
+PeriodicTimer::~PeriodicTimer() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -56,14 +56,14 @@ ReminderTimer::~ReminderTimer() {
   thread_.join();
 }
 
-void ReminderTimer::run() {
+void PeriodicTimer::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!cv_.wait_for(lock, std::chrono::milliseconds(period_ms_), [&] { return stopping_; })) {
     lock.unlock();
     try {
-      control_.send_due_reminders();
+      pass_();
     } catch (const Error&) {
-      // The database is down: the next pass finds the same requests due.
+      // The database is down: the next pass finds the same work due.
     }
     lock.lock();
   }

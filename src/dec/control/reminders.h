@@ -7,6 +7,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -14,22 +15,30 @@
 
 namespace dec::control {
 
-class ReminderTimer {
+// A thread that runs a pass every period_ms (the first after period_ms); a pass
+// that throws dec::Error (the database is down) is retried at the next period.
+// The embedded reminder timer and the offline sweep (agents) are two.
+class PeriodicTimer {
  public:
-  // Starts the thread; the first pass runs after period_ms.
-  ReminderTimer(Control& control, int period_ms);
-  ~ReminderTimer();  // stops it after the pass in progress
-  ReminderTimer(const ReminderTimer&) = delete;
-  ReminderTimer& operator=(const ReminderTimer&) = delete;
+  PeriodicTimer(std::function<void()> pass, int period_ms);
+  ~PeriodicTimer();  // stops it after the pass in progress
+  PeriodicTimer(const PeriodicTimer&) = delete;
+  PeriodicTimer& operator=(const PeriodicTimer&) = delete;
 
  private:
   void run();
-  Control& control_;
+  std::function<void()> pass_;
   int period_ms_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mutex_)
   std::thread thread_;
+};
+
+class ReminderTimer : public PeriodicTimer {
+ public:
+  ReminderTimer(Control& control, int period_ms)
+      : PeriodicTimer([&control] { control.send_due_reminders(); }, period_ms) {}
 };
 
 }  // namespace dec::control

@@ -40,7 +40,9 @@ json enrol_node(const json& body) {
 
 }  // namespace
 
-json Control::file_request(const User& actor, const json& body) {
+json Control::file_request(const User& actor, const json& body) { return file_request_as(actor, body, ""); }
+
+json Control::file_request_as(const User& actor, const json& body, const std::string& claim_hash) {
   require_object(body);
   std::string kind = required_string(body, "kind", 20);
   if (!is_request_kind(kind)) {
@@ -66,15 +68,17 @@ json Control::file_request(const User& actor, const json& body) {
                  {node["department"].get<std::string>()}) == 0) {
         throw invalid("node.department", "no such department");
       }
-      if (scalar(tx, "SELECT COUNT(*) FROM nodes WHERE name = $1 AND state <> 'rejected'",
+      if (scalar(tx, "SELECT COUNT(*) FROM nodes WHERE name = $1 AND "
+                 "state NOT IN ('rejected', 'decommissioned')",
                  {node["name"].get<std::string>()}) > 0) {
         throw conflict("a node has this name", "node.name");
       }
       tx.exec("INSERT INTO nodes (name, tier, category, department, owner_id, hardware, state, "
-              "created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
+              "created_at, claim_hash) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)",
               {node["name"].get<std::string>(), node["tier"].get<std::string>(),
                node["category"].get<std::string>(), node["department"].get<std::string>(),
-               actor.id, node["hardware"].dump(), now});
+               actor.id, node["hardware"].dump(), now,
+               claim_hash.empty() ? Value(nullptr) : Value(claim_hash)});
       node_id = scalar(tx, "SELECT id FROM nodes WHERE name = $1 AND state = 'pending'",
                        {node["name"].get<std::string>()});
     } else {
@@ -193,6 +197,11 @@ json Control::decide(const User& actor, int64_t id, bool approve, const std::str
     if (approve && kind == "assign") project = before["payload"].value("project", "");
     if (approve && kind == "return") project = "";
     tx.exec("UPDATE nodes SET state = $2, project = $3 WHERE id = $1", {node_id, node_state, project});
+    if (node_state == "decommissioned") {
+      // The node's agent is refused from its next call.
+      tx.exec("UPDATE nodes SET credential_hash = NULL, claim_hash = NULL, online = 0 WHERE id = $1",
+              {node_id});
+    }
     after = request_json(*find_one(tx, request_select("id = $1"), {id}));
     record(tx, &actor, approve ? "request.approved" : "request.rejected", "request", id, before,
            after);

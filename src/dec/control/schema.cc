@@ -67,6 +67,31 @@ Migration reminders_and_processed_ids() {
           }};
 }
 
+// Version 3: agents (docs/agent.md). A node's credential and an enrolment's
+// claim are stored only hashed; measured is the agent's last report (JSON);
+// online flips with heartbeats and the offline sweep, so that statistics and
+// events follow transitions. A decommissioned node frees its name (its agent
+// may enrol again as a new node). Enrolment tokens let an agent file an
+// enrolment on behalf of the leader who made the token.
+Migration agents() {
+  return {3,
+          {
+              "ALTER TABLE nodes ADD COLUMN credential_hash TEXT",
+              "ALTER TABLE nodes ADD COLUMN claim_hash TEXT",
+              "ALTER TABLE nodes ADD COLUMN measured TEXT NOT NULL DEFAULT '{}'",
+              "ALTER TABLE nodes ADD COLUMN online INTEGER NOT NULL DEFAULT 0",
+              "CREATE UNIQUE INDEX nodes_credential ON nodes (credential_hash)",
+              "CREATE UNIQUE INDEX nodes_claim ON nodes (claim_hash)",
+              "CREATE INDEX nodes_online ON nodes (online, heartbeat_at)",
+              "DROP INDEX nodes_name",
+              "CREATE UNIQUE INDEX nodes_name ON nodes (name) "
+              "WHERE state NOT IN ('rejected', 'decommissioned')",
+              "CREATE TABLE enrol_tokens (id {id}, token_hash TEXT NOT NULL UNIQUE, "
+              "created_by BIGINT NOT NULL REFERENCES users (id), department TEXT NOT NULL, "
+              "category TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+          }};
+}
+
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
     s.replace(at, from.size(), to);
@@ -76,7 +101,7 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 }  // namespace
 
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all{first_schema(), reminders_and_processed_ids()};
+  static const std::vector<Migration> all{first_schema(), reminders_and_processed_ids(), agents()};
   return all;
 }
 

@@ -27,6 +27,6 @@ std::string dialect_sql(const std::string& sql, Dialect dialect);
 // this build.
 int migrate(Db& db);
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 }  // namespace dec::control

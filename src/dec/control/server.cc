@@ -7,7 +7,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "dec/control/sender.h"
+
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+#error "cpp-httplib without OpenSSL: every user of httplib.h must see CPPHTTPLIB_OPENSSL_SUPPORT (the cpp-httplib pkg-config target defines it)"
+#endif
 
 namespace dec::control {
 
@@ -47,7 +53,7 @@ ControlServer::ControlServer(ServerOptions options)
   if (!options_.admin.empty()) control_->bootstrap_admin(options_.admin);
   api_ = std::make_unique<HttpApi>(*control_, *auth_, hub_, options_.api);
 
-  http_ = std::make_unique<httplib::Server>();
+  make_http();
   // Without TCP_NODELAY a kept-alive connection waits on delayed ACKs (~40
   // requests/s); the default of 5 requests per connection defeats keep-alive.
   http_->set_tcp_nodelay(true);
@@ -65,6 +71,26 @@ ControlServer::ControlServer(ServerOptions options)
     port_ = options_.port;
   }
   relay_->start();
+  offline_sweep_ = std::make_unique<PeriodicTimer>([c = control_.get()] { c->sweep_offline(); },
+                                                   options_.offline_check_ms);
+}
+
+// Plain HTTP, or HTTPS (OpenSSL through cpp-httplib) when given a certificate.
+void ControlServer::make_http() {
+  if (options_.tls_cert.empty() && options_.tls_key.empty()) {
+    http_ = std::make_unique<httplib::Server>();
+    return;
+  }
+  DEC_CHECK(!options_.tls_cert.empty() && !options_.tls_key.empty(), ConfigError,
+            "TLS needs a certificate and its key", "--tls-cert, --tls-key", "give both or neither");
+  for (const std::string& file : {options_.tls_cert, options_.tls_key}) {
+    DEC_CHECK(::access(file.c_str(), R_OK) == 0, ConfigError, "cannot read a TLS file", file,
+              std::strerror(errno));
+  }
+  auto https = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+  DEC_CHECK(https->is_valid(), ConfigError, "OpenSSL refused the TLS certificate or key",
+            options_.tls_cert, "not PEM, or the key is not the certificate's");
+  http_ = std::move(https);
 }
 
 // Login state and the read cache: in this process, or shared through Redis.
@@ -142,6 +168,7 @@ void ControlServer::stop() {
   hub_.close();
   if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
+  offline_sweep_.reset();
   reminder_timer_.reset();
   reminder_consumer_.reset();
   broker_feed_.reset();

@@ -56,6 +56,9 @@ struct ServerOptions {
   CacheOptions cache;      // redis_url and prefix are taken from above
   BrokerOptions broker;    // url and remind_after_s are taken from amqp_url and control
   int reminder_check_ms = 60000;  // the embedded reminder timer's period
+  int offline_check_ms = 1000;    // how often nodes with a stale heartbeat are marked offline
+  // HTTPS with this PEM certificate (chain) and key; both "" = plain HTTP.
+  std::string tls_cert, tls_key;
   // Lines for the operator's log (the log sender's codes, start-up notes);
   // nullptr = dropped.
   std::function<void(const std::string&)> log;
@@ -70,6 +73,7 @@ class ControlServer {
   ~ControlServer();
 
   int port() const { return port_; }
+  bool tls() const { return !options_.tls_cert.empty(); }
   // Serves until stop() (from another thread or a signal watcher).
   void run();
   // run() on a thread of its own (tests); returns once the server accepts.
@@ -91,6 +95,7 @@ class ControlServer {
  private:
   void wire_login_and_cache();
   void wire_notifications();
+  void make_http();
   ServerOptions options_;
   SystemClock system_clock_;
   Clock* clock_;
@@ -110,6 +115,7 @@ class ControlServer {
   std::unique_ptr<OutboxRelay> relay_;
   std::unique_ptr<ReminderTimer> reminder_timer_;
   std::unique_ptr<ReminderConsumer> reminder_consumer_;
+  std::unique_ptr<PeriodicTimer> offline_sweep_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
