@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "dec/cli/cli_util.h"
+#include "dec/cli/serve_launch.h"
 #include "dec/core/error.h"
 #include "dec/cluster/load.h"
 #include "dec/model/model.h"
@@ -230,7 +231,15 @@ void add_serve_command(CLI::App& app) {
                 "the next tier at the spec's link rate and latency, on one machine");
   cmd->add_flag("--no-fallback", f->no_fallback,
                 "When the next tier fails, answer 503 instead of finishing the forward pass here");
-  cmd->callback([f] { run_serve(*f); });
+  auto all_tiers = std::make_shared<bool>(false);
+  cmd->add_flag("--all-tiers", *all_tiers,
+                "Start the device, edge and cloud of --device's chain in --cluster on this machine, one\n"
+                "`dec serve` each with these flags: the device on --listen, the edge and cloud on the next\n"
+                "two ports (docs/inference.md, \"One command for all tiers\")");
+  cmd->callback([f, cmd, all_tiers] {
+    if (*all_tiers) return serve_all_tiers(*cmd, {f->cluster, f->device, f->listen, f->model.model});
+    run_serve(*f);
+  });
 }
 
 }  // namespace dec::cli
