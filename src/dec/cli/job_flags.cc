@@ -37,6 +37,9 @@ void add_job_flags(CLI::App* cmd, JobFlags& f) {
   cmd->add_option("--batch-size", o.global_batch,
                   "Global batch per iteration in auto mode (default: the cluster spec's)");
   add_training_flags(cmd, o, f.training);
+  cmd->add_option("--checkpoint-keeper", o.checkpoint_keeper,
+                  "Rank or node that receives every shard and writes the checkpoints to its own "
+                  "--checkpoint-dir (default: the first --tier cloud rank, else rank 0)");
   cmd->add_option("--eval-samples", o.eval_samples,
                   "Evaluate on the test split's first N samples (0: all)")
       ->check(CLI::NonNegativeNumber);

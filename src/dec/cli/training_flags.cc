@@ -22,11 +22,11 @@ void add_training_flags(CLI::App* cmd, runtime::RunOptions& o, TrainingFlags& f)
   cmd->add_option("--seed", o.seed, "Seed of initialisation and data order")->capture_default_str();
   cmd->add_option("--threads", f.threads, "Torch intra-op threads per process (default: all cores)");
   cmd->add_option("--checkpoint-dir", o.checkpoint_dir,
-                  "Write checkpoints here (a job's processes share it)");
+                  "Write checkpoints here (a job: on the checkpoint keeper's disk)");
   cmd->add_option("--checkpoint-every", o.checkpoint_every,
                   "Checkpoint every N iterations (and always at the end)");
   cmd->add_option("--keep-last", o.keep_last, "Checkpoints to keep (0: all)")->capture_default_str();
-  cmd->add_option("--resume", o.resume, "Continue from a checkpoint (root or step directory; a job: under any plan)");
+  cmd->add_option("--resume", o.resume, "Continue from a checkpoint (root or step directory; a job: the keeper's, under any plan)");
   cmd->add_option("--metrics", o.metrics_path, "Append JSON-lines metrics to this file (a job: rank 0)");
   cmd->add_flag("--no-eval{false}", o.evaluate, "Skip test-set evaluation");
 }

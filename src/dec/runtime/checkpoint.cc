@@ -40,8 +40,7 @@ std::string pickle(const std::map<std::string, torch::Tensor>& tensors) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-std::map<std::string, torch::Tensor> unpickle(const std::string& path) {
-  std::string bytes = read_file(path);
+std::map<std::string, torch::Tensor> unpickle_bytes(const std::string& bytes, const std::string& path) {
   c10::IValue v;
   try {
     v = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
@@ -59,11 +58,8 @@ std::map<std::string, torch::Tensor> unpickle(const std::string& path) {
   return out;
 }
 
-// The block name is a file name: no separators, nothing hidden.
-std::string block_file(const std::string& block) {
-  DEC_ASSERT(!block.empty() && block.find('/') == std::string::npos && block[0] != '.',
-             "bad block name '", block, "'");
-  return "blocks/" + block + ".pt";
+std::map<std::string, torch::Tensor> unpickle(const std::string& path) {
+  return unpickle_bytes(read_file(path), path);
 }
 
 void remove_quietly(const fs::path& p) {
@@ -72,6 +68,39 @@ void remove_quietly(const fs::path& p) {
 }
 
 }  // namespace
+
+// The block name is a file name: no separators, nothing hidden.
+std::string block_file(const std::string& block) {
+  DEC_ASSERT(!block.empty() && block.find('/') == std::string::npos && block[0] != '.',
+             "bad block name '", block, "'");
+  return "blocks/" + block + ".pt";
+}
+
+std::string encode_block(const BlockState& s) {
+  std::map<std::string, torch::Tensor> all;
+  for (const auto& [k, v] : s.params) all["param/" + k] = v;
+  for (const auto& [k, v] : s.buffers) all["buffer/" + k] = v;
+  for (const auto& [k, v] : s.optim) all["optim/" + k] = v;
+  return pickle(all);
+}
+
+BlockState decode_block(const std::string& bytes, const std::string& where) {
+  BlockState s;
+  for (auto& [k, v] : unpickle_bytes(bytes, where)) {
+    if (k.rfind("param/", 0) == 0) s.params[k.substr(6)] = v;
+    else if (k.rfind("buffer/", 0) == 0) s.buffers[k.substr(7)] = v;
+    else if (k.rfind("optim/", 0) == 0) s.optim[k.substr(6)] = v;
+    else throw CorruptFile("invalid checkpoint shard", where, str("unexpected key '", k, "'"));
+  }
+  return s;
+}
+
+CheckpointWriter CheckpointWriter::in_memory(int64_t step) {
+  CheckpointWriter w;
+  w.step_ = step;
+  w.in_memory_ = true;
+  return w;
+}
 
 CheckpointWriter::CheckpointWriter(std::string root, int64_t step)
     : root_(std::move(root)), step_(step) {
@@ -83,16 +112,25 @@ CheckpointWriter::CheckpointWriter(std::string root, int64_t step)
 }
 
 std::string CheckpointWriter::write_block(const std::string& block, const BlockState& s) {
-  std::map<std::string, torch::Tensor> all;
-  for (const auto& [k, v] : s.params) all["param/" + k] = v;
-  for (const auto& [k, v] : s.buffers) all["buffer/" + k] = v;
-  for (const auto& [k, v] : s.optim) all["optim/" + k] = v;
-  std::string bytes = pickle(all);
-  write_file_atomic((fs::path(staging_) / block_file(block)).string(), bytes);
+  std::string bytes = encode_block(s);
+  if (in_memory_) {
+    std::string sha = sha256_hex(bytes);
+    shards_[block_file(block)] = std::move(bytes);
+    return sha;
+  }
+  return write_encoded(block_file(block), bytes);
+}
+
+std::string CheckpointWriter::write_encoded(const std::string& file, const std::string& bytes) {
+  DEC_ASSERT(!in_memory_, "write_encoded on an in-memory checkpoint writer");
+  DEC_ASSERT(file.rfind("blocks/", 0) == 0 && file.find("..") == std::string::npos,
+             "bad shard path '", file, "'");
+  write_file_atomic((fs::path(staging_) / file).string(), bytes);
   return sha256_hex(bytes);
 }
 
 std::string CheckpointWriter::write_rng() {
+  DEC_ASSERT(!in_memory_, "write_rng on an in-memory checkpoint writer");
   auto gen = at::detail::getDefaultCPUGenerator();
   torch::Tensor state;
   {
@@ -108,6 +146,7 @@ std::string CheckpointWriter::commit(const CheckpointState& st,
                                      const std::vector<std::string>& blocks,
                                      const std::map<std::string, std::string>& files,
                                      int keep_last) {
+  DEC_ASSERT(!in_memory_, "commit on an in-memory checkpoint writer");
   json m;
   m["format_version"] = kCheckpointFormatVersion;
   m["step"] = st.step;
@@ -229,14 +268,9 @@ BlockState read_block(const Checkpoint& c, const std::string& block) {
   DEC_CHECK(std::find(c.blocks.begin(), c.blocks.end(), block) != c.blocks.end(), CorruptFile,
             "incomplete checkpoint", c.dir, "no shard for block '", block, "'");
   const std::string path = (fs::path(c.dir) / block_file(block)).string();
-  BlockState s;
-  for (auto& [k, v] : unpickle(path)) {
-    if (k.rfind("param/", 0) == 0) s.params[k.substr(6)] = v;
-    else if (k.rfind("buffer/", 0) == 0) s.buffers[k.substr(7)] = v;
-    else if (k.rfind("optim/", 0) == 0) s.optim[k.substr(6)] = v;
-    else throw CorruptFile("invalid checkpoint shard", path, str("unexpected key '", k, "'"));
-  }
-  return s;
+  const auto held = c.received.find(block);
+  if (held != c.received.end()) return decode_block(held->second, path);
+  return decode_block(read_file(path), path);
 }
 
 void restore_rng(const Checkpoint& c) {

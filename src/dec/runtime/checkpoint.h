@@ -15,8 +15,10 @@
 // They are keyed by block name, not by rank, so a checkpoint can be resumed
 // under any partition of the model.
 //
-// Thread safety: none; in a distributed job each block has one writer (the
-// lowest rank of its replica group) and one process commits.
+// Thread safety: none. In a distributed job each block has one owner (the
+// lowest rank of its replica group), which encodes its shard in memory and
+// sends it to the job's checkpoint keeper; the keeper alone writes and commits
+// (job_checkpoint.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -51,13 +53,25 @@ struct BlockState {
   std::map<std::string, torch::Tensor> optim;  // "<param>/<field>"
 };
 
-// Stages one checkpoint. Construct on every writer with the same (root, step).
+// A block's shard as it is stored: the torch pickle of its tensors.
+std::string encode_block(const BlockState& state);
+// The shard's path relative to a step directory: "blocks/<block>.pt".
+std::string block_file(const std::string& block);
+
+// Stages one checkpoint in root/step-N.partial, or (in_memory) only collects
+// the encoded shards, for a rank that sends them to the keeper.
 class CheckpointWriter {
  public:
   CheckpointWriter(std::string root, int64_t step);
+  // Writes nothing: write_block keeps the shard's bytes (shards()); write_rng
+  // and commit may not be called.
+  static CheckpointWriter in_memory(int64_t step);
 
   // Writes (fsync'd) blocks/<block>.pt into the staging directory; returns its sha256.
   std::string write_block(const std::string& block, const BlockState& state);
+  // Writes a shard encoded elsewhere (received from its owner) at `file`
+  // (block_file(block)); returns its sha256.
+  std::string write_encoded(const std::string& file, const std::string& bytes);
   // Writes rng.pt with the current torch CPU generator state; returns its sha256.
   std::string write_rng();
 
@@ -69,16 +83,25 @@ class CheckpointWriter {
                      const std::map<std::string, std::string>& files, int keep_last);
 
   const std::string& staging_dir() const { return staging_; }
+  // In memory: file (block_file) -> encoded shard, as written.
+  const std::map<std::string, std::string>& shards() const { return shards_; }
 
  private:
+  CheckpointWriter() = default;
+
   std::string root_, staging_, final_;
-  int64_t step_;
+  int64_t step_ = 0;
+  bool in_memory_ = false;
+  std::map<std::string, std::string> shards_;
 };
 
 struct Checkpoint {
   std::string dir;                  // the step-N directory that was opened
   CheckpointState state;
   std::vector<std::string> blocks;  // in model order
+  // Shards received from the keeper (block -> encoded shard), read instead of
+  // dir's files; `dir` then names where they came from, for errors.
+  std::map<std::string, std::string> received;
 };
 
 // Opens `path` (a root with `latest`, or a step-N directory), reads the manifest
@@ -89,7 +112,10 @@ struct Checkpoint {
 // or ConfigError ("no checkpoint") when nothing is there.
 Checkpoint open_checkpoint(const std::string& path, const std::string& expected_model_hash = "");
 
+// A block's tensors, from `received` when it holds the block, else from the file.
 BlockState read_block(const Checkpoint& ckpt, const std::string& block);
+// Decodes an encoded shard; CorruptFile naming `where` when it is not one.
+BlockState decode_block(const std::string& bytes, const std::string& where);
 // Restores torch's CPU generator from rng.pt.
 void restore_rng(const Checkpoint& ckpt);
 

@@ -90,6 +90,7 @@ struct Job {
   const model::ModelSpec& spec;
   comm::Group& world;
   Worker& worker;
+  JobCheckpoints* checkpoints;  // null when the job neither checkpoints nor resumes
   const Agreement& agreement;
   JobObserver* observer;
   RankZero* zero;  // null on ranks > 0
@@ -144,8 +145,14 @@ void run_iterations(const Job& j, const data::Dataset& train_set, TrainingPositi
     const bool last = at.step == total;
     reporter.report(at.step, epoch, st, j.world.counters().take());
     if (!o.checkpoint_dir.empty() && (last || (o.checkpoint_every > 0 && at.step % o.checkpoint_every == 0))) {
-      const std::string dir = save_job_checkpoint(o, j.rv, j.store, j.worker, j.spec, j.agreement.hash, at);
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::string dir = j.checkpoints->save(j.worker, j.spec, j.agreement.hash, at);
       if (j.zero) {
+        // Rank 0's wall time of the save: its own shards and, when the keeper
+        // is another rank, the wait for its commit.
+        const double save_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        j.zero->metrics->write({{"event", "checkpoint"}, {"step", at.step}, {"dir", dir}, {"save_s", save_s},
+                                {"keeper", j.rv.describe(j.checkpoints->keeper())}});
         result.last_checkpoint = dir;
         if (j.observer) j.observer->on_checkpoint(dir, at.step);
       }
@@ -187,7 +194,10 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   if (o.emulate) wo.profile = agreement.own_profile;
   Worker worker(plan, spec, world, wo);
   worker.broadcast_parameters();
-  const TrainingPosition start = o.resume.empty() ? TrainingPosition{} : resume_job(o, worker, spec);
+  const comm::Store store = job.prefixed(keys::versioned());
+  std::optional<JobCheckpoints> checkpoints;
+  if (!o.checkpoint_dir.empty() || !o.resume.empty()) checkpoints.emplace(o, rv, store, world);
+  const TrainingPosition start = o.resume.empty() ? TrainingPosition{} : checkpoints->resume(worker, spec);
   RankZero zero;
   if (rank == 0) zero = make_rank_zero(o, spec, agreement.full_plan);
 
@@ -195,8 +205,8 @@ JobResult run_job(const JobOptions& o, JobObserver* observer) {
   result.rank = rank;
   result.plan_hash = agreement.hash;
   result.predicted_iteration_s = plan.predicted_iteration_s;
-  const comm::Store store = job.prefixed(keys::versioned());
-  run_iterations({o, rv, store, spec, world, worker, agreement, observer, rank == 0 ? &zero : nullptr},
+  run_iterations({o, rv, store, spec, world, worker, checkpoints ? &*checkpoints : nullptr, agreement, observer,
+                  rank == 0 ? &zero : nullptr},
                  train_set, start, result);
   // A step ends when its messages have left (AsyncSender::flush); on emulated
   // links the last ones may still be in flight. Deliver them before leaving,

@@ -48,6 +48,9 @@ struct JobOptions : RunOptions {
   bool real_links = false;
   double speed = 1;
   int profile_micro_batch = 32;                // auto mode: the block profiler's micro-batch
+  // The rank that writes the checkpoints to its own disk (job_checkpoint.h):
+  // "" = the first cloud-tier rank, else rank 0; a rank; or a node name.
+  std::string checkpoint_keeper;
   // The DEC version this process announces at the handshake (tests set another).
   std::string version = kVersion;
 };

@@ -25,7 +25,7 @@ struct RunOptions {
   optim::OptimizerConfig optimizer;
   uint64_t seed = 0;                      // initialisation and data order
   // Outputs.
-  std::string checkpoint_dir;             // "" = no checkpoints; a job's processes share it
+  std::string checkpoint_dir;             // "" = no checkpoints; a job: the keeper's
   int64_t checkpoint_every = 0;           // iterations between checkpoints; 0 = only at the end
   int keep_last = 3;                      // checkpoints kept; 0 = all
   std::string resume;                     // a checkpoint root or step directory
