@@ -160,6 +160,39 @@ TEST(Chain, TheDeviceDecidesTheSplitAndReportsItsPrediction) {
   EXPECT_EQ(c.infer(1, {{"dec_latency_bound_s", -1}}, &in)->status, 400);
 }
 
+// Below the battery threshold the device decides by energy (unless the
+// request names its objective), and it reports its measured energy next to
+// the predicted one.
+TEST(Chain, ALowBatteryDecidesByEnergyAndTheDeviceMeasuresItsEnergy) {
+  auto probe = ServedModel::load({"fmnist-cnn", {}, 0, "", 5});
+  ServeOptions device;
+  device.decider = decider_for(*probe);
+  device.prior.bandwidth_Bps = {1e9, 1e9};
+  device.prior.latency_s = {0.001, 0.001};
+  device.battery = 0.9;
+  Chain c("fmnist-cnn", {}, device);
+  std::vector<float> in;
+  const std::vector<std::pair<json, std::string>> cases{
+      {json{{"dec_report", true}}, "latency"},
+      {json{{"dec_report", true}, {"dec_battery", 0.1}}, "battery"},
+      {json{{"dec_report", true}, {"dec_battery", 0.1}, {"dec_objective", "latency"}}, "latency"}};
+  for (const auto& [parameters, chosen_by] : cases) {
+    auto r = c.infer(1, parameters, &in);
+    expect_equal_to_single_node(c, r, in, 1);
+    const json p = json::parse(r->body)["parameters"];
+    EXPECT_EQ(p["dec_chosen_by"], chosen_by) << parameters.dump();
+    EXPECT_GT(p["dec_predicted_device_j"].get<double>(), 0);
+    EXPECT_GT(p["dec_device_j"].get<double>(), 0);
+    EXPECT_GE(p["dec_cpu_util"].get<double>(), 0);
+    EXPECT_LE(p["dec_cpu_util"].get<double>(), 1);
+    EXPECT_GT(p["dec_ghz"].get<double>(), 0);
+    EXPECT_TRUE(p["dec_ghz_source"].is_string());
+  }
+  EXPECT_EQ(c.infer(1, {{"dec_battery", 2}}, &in)->status, 400);
+  const std::string metrics = c.client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("dec_serve_device_joules_count{model=\"fmnist-cnn\"} 3"), std::string::npos) << metrics;
+}
+
 // The device's compute paced to 4 ms per block, an emulated hop 0 that
 // collapses from 100 MB/s to 100 KB/s mid-run: the split moves from the
 // cloud to the device within a few requests, and back once the link

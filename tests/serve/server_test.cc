@@ -5,8 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -280,6 +285,102 @@ TEST(InferenceServer, MetricsCountRequestsFailuresAndLatency) {
   EXPECT_NE(t.find("dec_serve_request_seconds_bucket{model=\"fmnist-cnn\",le=\"+Inf\"} 3"), std::string::npos);
   EXPECT_NE(t.find("dec_serve_queue_seconds_count{model=\"fmnist-cnn\"} 3"), std::string::npos);
   EXPECT_NE(t.find("dec_serve_ready{model=\"fmnist-cnn\"} 1"), std::string::npos);
+}
+
+TEST(InferenceServer, NotReadyAnswers503) {
+  auto model = std::shared_ptr<ServedModel>(ServedModel::load({"fmnist-cnn", {}, 0, "", 3}));
+  ServeOptions o;
+  o.port = 0;
+  o.warmup = 1000000;  // warming up until stopped
+  InferenceServer server(model, o);
+  server.start();
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/v2/health/live")->status, 200);
+  expect_error(c.Get("/v2/health/ready"), 503, "not ready");
+  expect_error(c.Get("/v2/models/fmnist-cnn/ready"), 503, "not ready");
+  auto r = c.Post("/v2/models/fmnist-cnn/infer", infer_json(random_data(784, 1), {1, 1, 28, 28}).dump(),
+                  "application/json");
+  expect_error(r, 503, "not ready");
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  server.stop();
+}
+
+TEST(InferenceServer, ARequestPastItsTimeoutAnswers504AndABadTimeout400) {
+  Serving s;
+  json req = infer_json(random_data(784, 1), {1, 1, 28, 28});
+  req["parameters"] = {{"timeout", 1}};  // one microsecond: gone before the forward pass starts
+  expect_error(s.post(req.dump()), 504, "deadline");
+  req["parameters"] = {{"timeout", 30000000}};
+  EXPECT_EQ(s.post(req.dump())->status, 200);
+  req["parameters"] = {{"timeout", 0}};  // 0: none, as Triton's
+  EXPECT_EQ(s.post(req.dump())->status, 200);
+  for (const json& bad : {json(-5), json("1s"), json(0.5)}) {
+    req["parameters"] = {{"timeout", bad}};
+    expect_error(s.post(req.dump()), 400, "parameters.timeout");
+  }
+  const std::string metrics = s.client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("dec_serve_request_failures_total{model=\"fmnist-cnn\",code=\"504\"} 1"),
+            std::string::npos) << metrics;
+}
+
+// A next tier that does not answer within the request's deadline: the device
+// answers 504 once the deadline passes (no fallback: there is no time left),
+// and the next tier was told the time left.
+TEST(InferenceServer, ADeadlineBoundsTheWaitForTheNextTier) {
+  httplib::Server slow;
+  std::atomic<int64_t> told_us{-1};
+  std::atomic<bool> release{false}, finished{false};
+  slow.Post(R"(/v2/models/([^/]+)/infer)", [&](const httplib::Request& req, httplib::Response& res) {
+    const Body b = split_body(req.body, req.get_header_value(kInferenceHeaderLength));
+    told_us = b.header["parameters"].value("timeout", int64_t{-1});
+    for (int i = 0; i < 30000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    finished = true;
+    res.status = 500;
+  });
+  const int port = slow.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { slow.listen_after_bind(); });
+  while (!slow.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ServeOptions o;
+  o.tier = 0;
+  o.next = "http://127.0.0.1:" + std::to_string(port);
+  o.split = {0, 4};
+  o.request_timeout_s = 0.3;
+  o.probe_interval_s = 0;
+  Serving s(o);
+  expect_error(s.post(infer_json(random_data(784, 1), {1, 1, 28, 28}).dump()), 504, "deadline");
+  EXPECT_FALSE(finished);  // answered while the next tier still held the request
+  EXPECT_GT(told_us, 0);
+  EXPECT_LE(told_us, 300000);
+  release = true;
+  slow.stop();
+  t.join();
+}
+
+TEST(InferenceServer, TheAccessLogHasALinePerRequest) {
+  const std::string path = ::testing::TempDir() + "/dec-serve-access-" + std::to_string(::getpid()) + ".log";
+  std::remove(path.c_str());
+  {
+    ServeOptions o;
+    o.access_log = path;
+    Serving s(o);
+    json req = infer_json(random_data(784, 1), {1, 1, 28, 28});
+    EXPECT_EQ(s.post(req.dump())->status, 200);
+    s.post("{");
+    s.server().stop();
+  }
+  std::ifstream f(path);
+  std::vector<json> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(json::parse(l));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["id"], "r1");
+  EXPECT_EQ(lines[0]["status"], 200);
+  EXPECT_EQ(lines[0]["model"], "fmnist-cnn");
+  EXPECT_EQ(lines[0]["split"], json::array({0, 0}));
+  EXPECT_EQ(lines[0]["tiers"][0]["node"], "local");
+  EXPECT_GT(lines[0]["bytes_in"].get<double>(), 784);
+  EXPECT_EQ(lines[1]["status"], 400);
+  EXPECT_NE(lines[1]["error"].get<std::string>().find("JSON"), std::string::npos);
+  std::remove(path.c_str());
 }
 
 TEST(Admission, BoundsTheQueueAndTimesOut) {

@@ -20,6 +20,7 @@
 #include "dec/cluster/load.h"
 #include "dec/model/model.h"
 #include "dec/profile/profile.h"
+#include "dec/serve/energy.h"
 #include "dec/serve/server.h"
 #include "dec/serve/served_model.h"
 #include "dec/serve/split_inputs.h"
@@ -101,7 +102,12 @@ void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
     o.emulate_block_s = split_model.block_s[o.tier];
     o.emulate_link = !o.next.empty();
   }
-  if (o.tier == 0) o.decider = std::make_shared<serve::SplitDecider>(std::move(split_model));
+  if (o.tier == 0) {
+    // The energy model's clock: this machine's, as the measured energy reads it.
+    serve::EnergyModel energy;
+    energy.ghz = serve::read_cpu_clock(energy.ghz).ghz;
+    o.decider = std::make_shared<serve::SplitDecider>(std::move(split_model), energy);
+  }
 }
 
 void run_serve(ServeFlags& f) {
@@ -157,6 +163,47 @@ void run_serve(ServeFlags& f) {
   server.stop();
 }
 
+// The flags of serving under load (slots, queue, deadlines, batching, limits),
+// the device's battery and the access log.
+void add_load_flags(CLI::App* cmd, const std::shared_ptr<ServeFlags>& f) {
+  cmd->add_option("--slots", f->server.slots, "Forward passes at once")->capture_default_str();
+  cmd->add_option("--max-queue", f->server.max_queue,
+                  "Requests waiting for a forward pass; one more answers 503")
+      ->capture_default_str();
+  cmd->add_option("--queue-timeout", f->server.queue_timeout_s,
+                  "Seconds a request may wait for a forward pass before it answers 503")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", f->server.request_timeout_s,
+                  "Seconds from receipt by which a request must be answered, else 504 (0: none); a request's\n"
+                  "\"timeout\" parameter (microseconds) may shorten it; it bounds the next tier's answer too")
+      ->capture_default_str();
+  cmd->add_option("--max-batch", f->server.max_batch,
+                  "Dynamic batching: rows per forward pass; requests for the same blocks run together (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--batch-delay-ms", f->batch_delay_ms,
+                  "Dynamic batching: the longest a request waits for others to join its forward pass")
+      ->capture_default_str();
+  cmd->add_option("--max-body-mb", f->max_body_mb, "Largest request body in MiB; larger answers 413")
+      ->capture_default_str();
+  cmd->add_option("--max-rows", f->server.max_rows, "Samples per request; more answers 400")->capture_default_str();
+  cmd->add_option("--warmup", f->server.warmup, "Forward passes before /v2/health/ready answers 200")
+      ->capture_default_str();
+  cmd->add_option("--http-threads", f->server.http_threads,
+                  "Connections served at once (a kept-alive connection holds one)")
+      ->capture_default_str();
+  cmd->add_option("--battery", f->server.battery,
+                  "device: the battery's level 0..1 (a request's dec_battery overrides it; -1: unknown)")
+      ->capture_default_str();
+  cmd->add_option("--battery-threshold", f->server.battery_threshold,
+                  "device: below this battery level the split minimises energy within --latency-bound")
+      ->capture_default_str();
+  cmd->add_option("--access-log", f->server.access_log,
+                  "One line per infer request to this file ('-': stderr; default: none)");
+  cmd->add_option("--log-format", f->server.log_format, "The access log's lines: json or text")
+      ->check(CLI::IsMember({"json", "text"}))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
@@ -183,27 +230,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--name", f->server.node, "This server's name in responses that ask where they ran")
       ->capture_default_str();
   cmd->add_option("--threads", f->threads, "Torch intra-op threads (default: all cores)");
-  cmd->add_option("--slots", f->server.slots, "Forward passes at once")->capture_default_str();
-  cmd->add_option("--max-queue", f->server.max_queue,
-                  "Requests waiting for a forward pass; one more answers 503")
-      ->capture_default_str();
-  cmd->add_option("--queue-timeout", f->server.queue_timeout_s,
-                  "Seconds a request may wait for a forward pass before it answers 503")
-      ->capture_default_str();
-  cmd->add_option("--max-batch", f->server.max_batch,
-                  "Dynamic batching: rows per forward pass; requests for the same blocks run together (1: off)")
-      ->capture_default_str();
-  cmd->add_option("--batch-delay-ms", f->batch_delay_ms,
-                  "Dynamic batching: the longest a request waits for others to join its forward pass")
-      ->capture_default_str();
-  cmd->add_option("--max-body-mb", f->max_body_mb, "Largest request body in MiB; larger answers 413")
-      ->capture_default_str();
-  cmd->add_option("--max-rows", f->server.max_rows, "Samples per request; more answers 400")->capture_default_str();
-  cmd->add_option("--warmup", f->server.warmup, "Forward passes before /v2/health/ready answers 200")
-      ->capture_default_str();
-  cmd->add_option("--http-threads", f->server.http_threads,
-                  "Connections served at once (a kept-alive connection holds one)")
-      ->capture_default_str();
+  add_load_flags(cmd, f);
   cmd->add_option("--tier", f->tier, "This server's tier: device, edge or cloud (a lone server: cloud)")
       ->check(CLI::IsMember({"device", "edge", "cloud"}))
       ->capture_default_str();

@@ -49,7 +49,13 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 ServeMetrics::ServeMetrics(std::string model)
     : model_(std::move(model)), latency_(seconds_buckets()), queue_(seconds_buckets()),
-      compute_(seconds_buckets()), batch_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {}
+      compute_(seconds_buckets()), batch_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512}),
+      joules_({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {}
+
+void ServeMetrics::device_energy(double joules) {
+  std::lock_guard<std::mutex> lock(mu_);
+  joules_.observe(joules);
+}
 
 void ServeMetrics::batch(int64_t rows) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -91,6 +97,11 @@ std::string ServeMetrics::render(int inflight, int queued, bool ready) const {
   compute_.render(out, "dec_serve_compute_seconds", m);
   header(out, "dec_serve_batch_rows", "histogram", "Rows per forward pass (requests batched together).");
   batch_.render(out, "dec_serve_batch_rows", m);
+  if (joules_.count() > 0) {
+    header(out, "dec_serve_device_joules", "histogram",
+           "The device's measured energy per request it decided (its _sum: joules in all).");
+    joules_.render(out, "dec_serve_device_joules", m);
+  }
   header(out, "dec_serve_split_total", "counter", "Requests by the tiers that computed and the split (s1,s2).");
   for (const auto& [k, n] : splits_) {
     out += str("dec_serve_split_total{", m, ",tiers=\"", k.first, "\",split=\"", k.second, "\"} ", n, "\n");

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -65,10 +66,13 @@ void NextTier::give_back(std::unique_ptr<httplib::Client> c) {
 }
 
 std::string NextTier::exchange(const std::string& path, const std::string& body, size_t header_length,
-                               double* round_trip_s, std::string* answer_header_length) {
+                               double timeout_s, double* round_trip_s, std::string* answer_header_length) {
   httplib::Headers headers;
   if (header_length > 0) headers.emplace(kInferenceHeaderLength, std::to_string(header_length));
   auto client = take();
+  const auto t = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::duration<double>(timeout_s));
+  client->set_read_timeout(t);
+  client->set_write_timeout(t);
   const auto t0 = std::chrono::steady_clock::now();
   wait_like_the_link(static_cast<double>(body.size()));
   auto r = client->Post(path.c_str(), headers, body, "application/octet-stream");
@@ -78,6 +82,7 @@ std::string NextTier::exchange(const std::string& path, const std::string& body,
   wait_like_the_link(static_cast<double>(r->body.size()));
   *round_trip_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   give_back(std::move(client));
+  if (r->status == 504) throw ProtocolError(504, str("the next tier ", url_, ": ", error_message(r->body)));
   if (r->status >= 500) {
     throw ProtocolError(503, str("the next tier ", url_, " failed (", r->status, "): ", error_message(r->body)));
   }
@@ -93,10 +98,11 @@ void NextTier::observe(double up, double down, double round_trip_s, double far_s
 }
 
 NextTier::Reply NextTier::forward(const std::string& model, const std::string& id, const Tensor& activation,
-                                  size_t boundary, size_t s1, size_t s2) {
+                                  size_t boundary, size_t s1, size_t s2, double left_s) {
   InferRequest req;
   req.id = id;
   req.parameters = {{"dec_boundary", boundary}, {"dec_split", {s1, s2}}};
+  if (left_s > 0) req.parameters["timeout"] = std::max<int64_t>(1, static_cast<int64_t>(left_s * 1e6));
   req.inputs.push_back(activation);
   req.inputs.back().binary = true;
   req.outputs.push_back({"logits", true});
@@ -105,7 +111,8 @@ NextTier::Reply NextTier::forward(const std::string& model, const std::string& i
   Reply reply;
   std::string answer_header_length;
   const std::string answer =
-      exchange("/v2/models/" + model + "/infer", body, header_length, &reply.round_trip_s, &answer_header_length);
+      exchange("/v2/models/" + model + "/infer", body, header_length,
+               left_s > 0 ? std::min(left_s, timeout_s_) : timeout_s_, &reply.round_trip_s, &answer_header_length);
   try {
     reply.response = parse_infer_response(split_body(answer, answer_header_length));
   } catch (const ProtocolError& e) {
@@ -122,7 +129,7 @@ NextTier::Reply NextTier::forward(const std::string& model, const std::string& i
 
 void NextTier::probe(size_t bytes) {
   double round_trip_s = 0;
-  const std::string answer = exchange("/dec/v1/probe", std::string(bytes, '\0'), 0, &round_trip_s, nullptr);
+  const std::string answer = exchange("/dec/v1/probe", std::string(bytes, '\0'), 0, timeout_s_, &round_trip_s, nullptr);
   const json j = json::parse(answer, nullptr, false);
   const double far_side = j.is_object() && j.contains("dec_server_s") && j["dec_server_s"].is_number()
                               ? j["dec_server_s"].get<double>()

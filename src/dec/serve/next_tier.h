@@ -38,12 +38,15 @@ class NextTier {
     double round_trip_s = 0;
     double up_bytes = 0, down_bytes = 0;
   };
-  // Sends boundary `boundary` of `rows` samples on. Throws ProtocolError:
-  // 503 when the next tier cannot be reached or does not answer within the
-  // timeout, or answers 5xx (the message names it and its reason), and the
-  // next tier's own 4xx status and message otherwise.
+  // Sends boundary `boundary` of `rows` samples on. `left_s` > 0: the
+  // request's deadline is that far away; it goes on as the request's
+  // "timeout" parameter (microseconds) and bounds the wait for the answer
+  // (with the timeout given at construction). Throws ProtocolError: 504 when
+  // the next tier answers 504 (the deadline passed there), 503 when it cannot
+  // be reached or does not answer in time, or answers another 5xx (the
+  // message names it and its reason), and its own 4xx status and message otherwise.
   Reply forward(const std::string& model, const std::string& id, const Tensor& activation,
-                size_t boundary, size_t s1, size_t s2);
+                size_t boundary, size_t s1, size_t s2, double left_s = 0);
 
   // A probe when the hop is idle: `bytes` of padding to the next tier's
   // POST /dec/v1/probe, which answers at once; the round trip feeds the
@@ -71,7 +74,7 @@ class NextTier {
 
   // POSTs `body` to `path` as the link would carry it (header_length > 0: a
   // binary-extension body); returns the 200 answer's body, or throws ProtocolError.
-  std::string exchange(const std::string& path, const std::string& body, size_t header_length,
+  std::string exchange(const std::string& path, const std::string& body, size_t header_length, double timeout_s,
                        double* round_trip_s, std::string* answer_header_length);
   void observe(double up, double down, double round_trip_s, double far_side_s);
 

@@ -39,9 +39,16 @@ InferenceServer::InferenceServer(std::shared_ptr<const ServedModel> model, Serve
             "must be >= 2, got ", options_.http_threads);
   DEC_CHECK(options_.queue_timeout_s > 0, ConfigError, "invalid option", "--queue-timeout",
             "must be > 0, got ", options_.queue_timeout_s);
+  DEC_CHECK(options_.request_timeout_s >= 0, ConfigError, "invalid option", "--request-timeout",
+            "must be >= 0, got ", options_.request_timeout_s);
   DEC_CHECK(options_.max_rows >= 1, ConfigError, "invalid option", "--max-rows", "must be >= 1, got ",
             options_.max_rows);
   configure_chain();
+  DEC_CHECK(options_.battery_threshold >= 0 && options_.battery_threshold <= 1, ConfigError, "invalid option",
+            "--battery-threshold", "must be in [0, 1], got ", options_.battery_threshold);
+  DEC_CHECK(options_.battery <= 1, ConfigError, "invalid option", "--battery", "must be in [0, 1], got ",
+            options_.battery);
+  if (!options_.access_log.empty()) log_ = std::make_unique<AccessLog>(options_.access_log, options_.log_format);
   batcher_ = std::make_unique<Batcher>(BatchOptions{options_.max_batch, options_.batch_delay_s}, admission_,
                                        [this](const std::vector<float>& in, int64_t rows, size_t begin, size_t end) {
                                          return run_blocks(in, rows, begin, end);
@@ -107,7 +114,7 @@ void InferenceServer::warm_up() {
     for (int i = 0; i < options_.warmup && !stopping_; ++i) model_->run(zeros, 1, 0, n);
     ready_ = !stopping_;
   } catch (const std::exception&) {
-    warmup_failed_ = true;  // never ready: /v2/health/ready keeps answering 400
+    warmup_failed_ = true;  // never ready: /v2/health/ready keeps answering 503
   }
 }
 
@@ -164,7 +171,7 @@ void InferenceServer::install() {
   s.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
   s.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
     if (ready_) res.status = 200;
-    else answer_error(res, 400, "not ready: warming up");
+    else answer_error(res, 503, "not ready: warming up");
   });
   s.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
     answer(res, 200, {{"name", "dec"}, {"version", kVersion}, {"extensions", {"binary_tensor_data"}}});
@@ -184,7 +191,7 @@ void InferenceServer::install() {
   s.Get(std::string(kModelPath) + "/ready", [this](const httplib::Request& req, httplib::Response& res) {
     if (!known_model(req, res)) return;
     if (ready_) res.status = 200;
-    else answer_error(res, 400, "not ready: warming up");
+    else answer_error(res, 503, "not ready: warming up");
   });
   s.Post(std::string(kModelPath) + "/infer",
          [this](const httplib::Request& req, httplib::Response& res) { infer(req, res); });
@@ -218,12 +225,40 @@ void InferenceServer::infer(const httplib::Request& req, httplib::Response& res)
     run_request(req, res, o);
   } catch (const ProtocolError& e) {
     o.status = e.status();
+    o.error = e.what();
     answer_error(res, e.status(), e.what());
   } catch (const std::exception& e) {
     o.status = 500;
+    o.error = e.what();
     answer_error(res, 500, str("internal error: ", e.what()));
   }
-  metrics_.request(o.status, since(t0), o.queue_s, o.compute_s);
+  const double seconds = since(t0);
+  metrics_.request(o.status, seconds, o.queue_s, o.compute_s);
+  if (log_) log_request(req, res, o, seconds);
+}
+
+void InferenceServer::log_request(const httplib::Request& req, const httplib::Response& res, const Outcome& o,
+                                  double seconds) {
+  AccessRecord a;
+  a.id = o.id;
+  a.model = model_->name();
+  a.node = options_.node;
+  a.tier = options_.tier;
+  a.status = o.status;
+  a.seconds = seconds;
+  a.split = o.split;
+  a.chosen_by = o.chosen_by;
+  a.tiers = o.ran;
+  a.bytes_in = static_cast<double>(req.body.size());
+  a.bytes_out = static_cast<double>(res.body.size());
+  a.hop_bytes = o.hop_bytes;
+  a.predicted_s = o.predicted_s;
+  a.device_j = o.device_j;
+  a.cpu_util = o.cpu_util;
+  a.batch_rows = o.batch_rows;
+  a.fallback = o.fallback;
+  a.error = o.error;
+  log_->write(a);
 }
 
 }  // namespace dec::serve

@@ -2,7 +2,7 @@
 // (KServe v2) over HTTP on cpp-httplib (docs/inference.md lists the routes).
 //
 //   GET  /v2/health/live            200 while the process serves
-//   GET  /v2/health/ready           200 once the warm-up forward passes are done, else 400
+//   GET  /v2/health/ready           200 once the warm-up forward passes are done, else 503
 //   GET  /v2                        server metadata
 //   GET  /v2/models/{name}          model metadata: input "input", output "logits", FP32, batch -1
 //   GET  /v2/models/{name}/ready    as /v2/health/ready; 404 for another model
@@ -12,11 +12,12 @@
 // ({name} may be followed by /versions/{v}: there is one version.)
 //
 // Errors are {"error": "<message>"}: 400 (malformed JSON, a missing or
-// unknown input, wrong datatype or shape, too many rows, a bad dec_*
-// parameter), 404 (unknown model or route), 413 (body over max_body_bytes),
-// 503 (not ready yet, the queue is full, the request waited longer than
-// queue_timeout_s for a compute slot, or the next tier failed without
-// fallback: Retry-After: 1), 500 (a bug: the request fails, the server goes on).
+// unknown input, wrong datatype or shape, too many rows, a bad dec_* or
+// timeout parameter), 404 (unknown model or route), 413 (body over
+// max_body_bytes), 503 (not ready yet, the queue is full, the request waited
+// longer than queue_timeout_s for a compute slot, or the next tier failed
+// without fallback: Retry-After: 1), 504 (the request's deadline passed), 500
+// (a bug: the request fails, the server goes on).
 //
 // Across tiers (ServeOptions::tier, next): a request entering at the device
 // gets a split (s1, s2) (the request's "dec_split", a fixed split, or the
@@ -35,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -43,7 +45,9 @@
 #include <thread>
 
 #include "dec/serve/admission.h"
+#include "dec/serve/access_log.h"
 #include "dec/serve/batcher.h"
+#include "dec/serve/energy.h"
 #include "dec/serve/metrics.h"
 #include "dec/serve/served_model.h"
 #include "dec/serve/split.h"
@@ -67,6 +71,11 @@ struct ServeOptions {
   int slots = 1;                        // forward passes at once (each uses torch's intra-op threads)
   int max_queue = 32;                   // requests (batches) waiting for a slot; one more answers 503
   double queue_timeout_s = 10;          // a request waiting longer for a slot answers 503
+  // A request not answered this long after receipt answers 504 (0: no deadline);
+  // a request's "timeout" parameter (microseconds, as Triton's) may shorten it.
+  // The deadline bounds the wait for a slot and for the next tier, and goes on
+  // to the next tier as its "timeout".
+  double request_timeout_s = 0;
   size_t max_body_bytes = 64u << 20;    // a larger body answers 413
   int64_t max_rows = 256;               // samples per request; more answers 400
   int warmup = 3;                       // forward passes (1 sample, every block) before ready
@@ -89,6 +98,17 @@ struct ServeOptions {
   Conditions prior;                // device: the links before any transfer (queues 0)
   std::string objective = "latency";  // or "energy": least device energy under latency_bound_s
   double latency_bound_s = 1;
+  // Latency under a battery level: a device whose battery (this level, or a
+  // request's "dec_battery", 0..1; < 0: unknown) is below battery_threshold
+  // decides as with objective "energy" (least device energy within
+  // latency_bound_s), unless the request names its objective.
+  double battery = -1;
+  double battery_threshold = 0.2;
+
+  // The access log (access_log.h): one line per infer request to this file
+  // ("-": stderr; "": none), as "json" or "text".
+  std::string access_log;
+  std::string log_format = "json";
 
   // Emulation on one machine: a forward pass of this tier takes what these
   // per-sample block seconds say (the profile at the tier's speed: the run,
@@ -140,6 +160,15 @@ class InferenceServer {
   bool known_model(const httplib::Request& req, httplib::Response& res) const;
   Route route_of(const InferRequest& r) const;
   Route decide(Route route, const nlohmann::json& parameters) const;
+  // The blocks after this tier's: the next tier's answer, or finished here when it fails.
+  std::vector<float> rest_of_chain(const InferRequest& r, const Route& route, int64_t rows, std::vector<float> here,
+                                   nlohmann::json& ran, Outcome& o);
+  // The answer's parameters: where it ran, the split, predictions and measurements.
+  nlohmann::json report(const Route& route, const Outcome& o, double server_s) const;
+  void log_request(const httplib::Request& req, const httplib::Response& res, const Outcome& o, double seconds);
+  // The request's deadline from its "timeout" parameter and request_timeout_s;
+  // 400 when the parameter is malformed.
+  void set_deadline(const nlohmann::json& parameters, std::chrono::steady_clock::time_point t0, Outcome& o) const;
   // Runs [begin, end) in a compute slot (batched with others); `o` gets the
   // queue and compute seconds. Throws ProtocolError 503 (queue full, no slot
   // in time), 504 (the request's deadline passed).
@@ -153,6 +182,8 @@ class InferenceServer {
   ServeMetrics metrics_;
   Admission admission_;
   std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<AccessLog> log_;  // null: no access log
+  CpuClock clock_;
   std::unique_ptr<NextTier> next_;
   mutable std::mutex learned_mu_;
   Conditions learned_;  // guarded by learned_mu_: the hop after the next tier and the queues, as answers report them

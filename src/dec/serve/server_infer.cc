@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "dec/core/error.h"
+#include "dec/serve/energy.h"
 #include "dec/serve/kserve.h"
 #include "dec/serve/next_tier.h"
 #include "dec/serve/server_util.h"
@@ -117,7 +118,6 @@ Conditions InferenceServer::conditions() const {
   const LinkEstimator hop0 = next_->estimate();
   c.bandwidth_Bps[0] = hop0.bandwidth_Bps();
   c.latency_s[0] = hop0.latency_s();
-  c.queue_s[0] = 0;  // this tier's own queue is not modelled yet
   return c;
 }
 
@@ -130,6 +130,15 @@ InferenceServer::Route InferenceServer::decide(Route route, const json& p) const
   } else if (next_ && options_.tier == 0 && options_.decider) {
     std::string objective = options_.objective;
     double bound = options_.latency_bound_s;
+    double battery = options_.battery;
+    if (p.contains("dec_battery")) {
+      if (!p["dec_battery"].is_number() || p["dec_battery"].get<double>() < 0 || p["dec_battery"].get<double>() > 1) {
+        throw ProtocolError(400, "parameters.dec_battery: must be a number in [0, 1]");
+      }
+      battery = p["dec_battery"].get<double>();
+    }
+    const bool low_battery = battery >= 0 && battery < options_.battery_threshold;
+    if (low_battery) objective = "energy";
     if (p.contains("dec_objective")) {
       if (p["dec_objective"] != "latency" && p["dec_objective"] != "energy") {
         throw ProtocolError(400, "parameters.dec_objective: must be \"latency\" or \"energy\"");
@@ -148,7 +157,7 @@ InferenceServer::Route InferenceServer::decide(Route route, const json& p) const
     route.s2 = s.s2;
     route.predicted_s = s.latency_s;
     route.predicted_energy_j = s.device_energy_j;
-    route.chosen_by = objective;
+    route.chosen_by = low_battery && !p.contains("dec_objective") ? "battery" : objective;
   } else {
     // Everything here: this tier's range is the whole model.
     route.s1 = options_.tier == 0 ? n : 0;
@@ -178,6 +187,7 @@ std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_
   Batcher::Result r = batcher_->submit(in, rows, begin, end, std::min(queue_by, o.deadline));
   o.queue_s = std::max(0.0, o.queue_s) + r.queue_s;
   if (r.ran) metrics_.batch(r.batch_rows);
+  o.batch_rows = std::max(o.batch_rows, r.batch_rows);
   if (r.status == Batcher::Result::Status::kQueueFull) {
     throw ProtocolError(503, str("the server is busy: ", options_.max_queue, " requests are already waiting"));
   }
@@ -218,6 +228,68 @@ void learn(const json& p, int tier, Conditions& learned) {
 
 }  // namespace
 
+void InferenceServer::set_deadline(const json& p, Clock::time_point t0, Outcome& o) const {
+  double timeout_s = options_.request_timeout_s;
+  if (p.contains("timeout")) {
+    // Triton's schedule-policy parameter: microseconds, 0 = none.
+    if (!p["timeout"].is_number_unsigned()) {
+      throw ProtocolError(400, "parameters.timeout: must be an integer >= 0 (microseconds)");
+    }
+    const double t = static_cast<double>(p["timeout"].get<uint64_t>()) / 1e6;
+    if (t > 0) timeout_s = timeout_s > 0 ? std::min(timeout_s, t) : t;
+  }
+  if (timeout_s <= 0) return;
+  o.timeout_s = timeout_s;
+  o.deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+}
+
+std::vector<float> InferenceServer::rest_of_chain(const InferRequest& r, const Route& route, int64_t rows,
+                                                  std::vector<float> here, json& ran, Outcome& o) {
+  const size_t n = model_->num_blocks();
+  if (!next_) {
+    o.fallback = "no next tier";
+    here = compute(here, rows, route.end, n, o);
+    ran[0]["blocks"] = {route.boundary, n};
+    ran[0]["compute_s"] = o.compute_s;
+    return here;
+  }
+  try {
+    const Tensor act = boundary_tensor(std::move(here), rows, model_->boundary_shape(route.end), kInputName);
+    double left_s = 0;
+    if (o.timeout_s > 0) {
+      left_s = std::chrono::duration<double>(o.deadline - Clock::now()).count();
+      if (left_s <= 0) throw ProtocolError(504, deadline_message(o.timeout_s));
+    }
+    NextTier::Reply reply = next_->forward(model_->name(), r.id, act, route.end, route.s1, route.s2, left_s);
+    metrics_.hop_bytes(str(options_.node, "->next"), reply.up_bytes);
+    o.hop_bytes += reply.up_bytes;
+    if (reply.response.outputs.size() != 1 ||
+        reply.response.outputs[0].data.size() != static_cast<size_t>(rows * model_->boundary_elements(n))) {
+      throw ProtocolError(503, str("the next tier ", next_->url(), " answered another output than [", rows, ", ",
+                                   model_->boundary_elements(n), "]"));
+    }
+    const json& p = reply.response.parameters;
+    if (p.contains("dec_ran") && p["dec_ran"].is_array()) {
+      for (const json& e : p["dec_ran"]) ran.push_back(e);
+    }
+    {
+      std::lock_guard<std::mutex> lock(learned_mu_);
+      learn(p, options_.tier, learned_);
+    }
+    return std::move(reply.response.outputs[0].data);
+  } catch (const ProtocolError& e) {
+    if (e.status() == 504 || (e.status() == 503 && Clock::now() >= o.deadline)) {
+      throw ProtocolError(504, str(deadline_message(o.timeout_s), ": ", e.what()));
+    }
+    if (e.status() != 503 || !options_.fallback) throw;
+    o.fallback = e.what();
+    std::vector<float> out = compute(r.inputs[0].data, rows, route.boundary, n, o);  // the input is still at hand
+    ran[0]["blocks"] = {route.boundary, n};
+    ran[0]["compute_s"] = o.compute_s;
+    return out;
+  }
+}
+
 void InferenceServer::run_request(const httplib::Request& req, httplib::Response& res, Outcome& o) {
   const auto t0 = Clock::now();
   if (!known_model(req, res)) {
@@ -226,75 +298,48 @@ void InferenceServer::run_request(const httplib::Request& req, httplib::Response
   }
   if (!ready_) throw ProtocolError(503, "the model is not ready yet (warming up)");
   const InferRequest r = parse_infer_request(split_body(req.body, req.get_header_value(kInferenceHeaderLength)));
+  o.id = r.id;
+  set_deadline(r.parameters, t0, o);
   Route route = route_of(r);
   if (route.predicted_s < 0 && !route.forwarded && options_.tier == 0 && next_ && options_.decider) {
     const Split s = options_.decider->evaluate(conditions(), route.s1, route.s2);  // a split given, not decided
     route.predicted_s = s.latency_s;
     route.predicted_energy_j = s.device_energy_j;
   }
+  o.split = {route.s1, route.s2};
+  o.chosen_by = route.chosen_by;
+  o.predicted_s = route.predicted_s;
   const size_t n = model_->num_blocks();
   check_input(r, model_->boundary_shape(route.boundary), options_.max_rows);
   const int64_t rows = r.inputs[0].shape[0];
   std::vector<float> here = compute(r.inputs[0].data, rows, route.boundary, route.end, o);
-  json ran = json::array({{{"node", options_.node}, {"tier", options_.tier}, {"blocks", {route.boundary, route.end}},
-                           {"queue_s", o.queue_s}, {"compute_s", o.compute_s}}});
-  InferResponse resp;
-  resp.model_name = model_->name();
-  resp.id = r.id;
-  std::string fallback;
-  Tensor logits;
-  if (route.end < n && next_) {
-    try {
-      const Tensor act = boundary_tensor(std::move(here), rows, model_->boundary_shape(route.end), kInputName);
-      NextTier::Reply reply = next_->forward(model_->name(), r.id, act, route.end, route.s1, route.s2);
-      metrics_.hop_bytes(str(options_.node, "->next"), reply.up_bytes);
-      if (reply.response.outputs.size() != 1 || reply.response.outputs[0].data.size() !=
-                                                     static_cast<size_t>(rows * model_->boundary_elements(n))) {
-        throw ProtocolError(503, str("the next tier ", next_->url(), " answered another output than [", rows, ", ",
-                                     model_->boundary_elements(n), "]"));
-      }
-      logits = std::move(reply.response.outputs[0]);
-      const json& p = reply.response.parameters;
-      if (p.contains("dec_ran") && p["dec_ran"].is_array()) {
-        for (const json& e : p["dec_ran"]) ran.push_back(e);
-      }
-      std::lock_guard<std::mutex> lock(learned_mu_);
-      learn(p, options_.tier, learned_);
-    } catch (const ProtocolError& e) {
-      if (e.status() != 503 || !options_.fallback) throw;
-      fallback = e.what();
-      here = compute(r.inputs[0].data, rows, route.boundary, n, o);  // the input is still at hand
-      ran[0]["blocks"] = {route.boundary, n};
-      ran[0]["compute_s"] = o.compute_s;
-    }
-  } else if (route.end < n) {
-    fallback = "no next tier";
-    here = compute(here, rows, route.end, n, o);
-    ran[0]["blocks"] = {route.boundary, n};
+  if (options_.tier == 0) {
+    std::lock_guard<std::mutex> lock(learned_mu_);
+    learned_.queue_s[0] = 0.8 * learned_.queue_s[0] + 0.2 * o.queue_s;  // the device's own wait, as the others'
   }
-  if (logits.data.empty()) logits = boundary_tensor(std::move(here), rows, model_->boundary_shape(n), kOutputName);
-  logits.name = kOutputName;
-  logits.parameters = json::object();
+  o.ran = json::array({{{"node", options_.node}, {"tier", options_.tier}, {"blocks", {route.boundary, route.end}},
+                        {"queue_s", o.queue_s}, {"compute_s", o.compute_s}}});
+  if (route.end < n) here = rest_of_chain(r, route, rows, std::move(here), o.ran, o);
+  Tensor logits = boundary_tensor(std::move(here), rows, model_->boundary_shape(n), kOutputName);
   logits.binary = !r.outputs.empty() && r.outputs[0].binary;
   if (!route.forwarded) {
     std::string tiers;
-    for (const json& e : ran) tiers += (tiers.empty() ? "" : "+") + e.value("node", std::string("?"));
+    for (const json& e : o.ran) tiers += (tiers.empty() ? "" : "+") + e.value("node", std::string("?"));
     metrics_.split(tiers, route.s1, route.s2);
   }
-  if (route.forwarded || route.report) {
-    json& p = resp.parameters;
-    p["dec_ran"] = ran;
-    p["dec_split"] = {route.s1, route.s2};
-    p["dec_server_s"] = since(t0);
-    if (!fallback.empty()) p["dec_fallback"] = fallback;
-    if (!route.forwarded) p["dec_chosen_by"] = route.chosen_by;
-    if (route.predicted_s >= 0) p["dec_predicted_s"] = route.predicted_s;
-    if (route.predicted_energy_j >= 0) p["dec_predicted_device_j"] = route.predicted_energy_j;
-    if (next_) {
-      const LinkEstimator e = next_->estimate();
-      p["dec_link"] = {{"bandwidth_Bps", e.bandwidth_Bps()}, {"latency_s", e.latency_s()}};
-    }
+  if (options_.tier == 0 && !route.forwarded) {
+    const MeasuredEnergy m = o.meter.finish(options_.decider ? options_.decider->energy() : EnergyModel{},
+                                            clock_.now(), o.hop_bytes);
+    o.device_j = m.joules;
+    o.cpu_util = m.cpu_util;
+    o.ghz = m.ghz;
+    o.ghz_source = m.ghz_source;
+    metrics_.device_energy(m.joules);
   }
+  InferResponse resp;
+  resp.model_name = model_->name();
+  resp.id = r.id;
+  if (route.forwarded || route.report) resp.parameters = report(route, o, since(t0));
   resp.outputs.push_back(std::move(logits));
   size_t header_length = 0;
   std::string body = write_infer_response(resp, &header_length);
@@ -306,6 +351,28 @@ void InferenceServer::run_request(const httplib::Request& req, httplib::Response
   }
   res.status = 200;
   o.status = 200;
+}
+
+json InferenceServer::report(const Route& route, const Outcome& o, double server_s) const {
+  json p;
+  p["dec_ran"] = o.ran;
+  p["dec_split"] = {route.s1, route.s2};
+  p["dec_server_s"] = server_s;
+  if (!o.fallback.empty()) p["dec_fallback"] = o.fallback;
+  if (!route.forwarded) p["dec_chosen_by"] = route.chosen_by;
+  if (route.predicted_s >= 0) p["dec_predicted_s"] = route.predicted_s;
+  if (route.predicted_energy_j >= 0) p["dec_predicted_device_j"] = route.predicted_energy_j;
+  if (o.device_j >= 0) {
+    p["dec_device_j"] = o.device_j;
+    p["dec_cpu_util"] = o.cpu_util;
+    p["dec_ghz"] = o.ghz;
+    p["dec_ghz_source"] = o.ghz_source;
+  }
+  if (next_) {
+    const LinkEstimator e = next_->estimate();
+    p["dec_link"] = {{"bandwidth_Bps", e.bandwidth_Bps()}, {"latency_s", e.latency_s()}};
+  }
+  return p;
 }
 
 }  // namespace dec::serve

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dec/core/error.h"
+#include "dec/serve/energy.h"
 #include "dec/serve/server.h"
 
 namespace dec::serve {
@@ -39,6 +40,14 @@ struct InferenceServer::Outcome {
   // The request's deadline ("timeout" parameter, --request-timeout); max: none.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   double timeout_s = 0;  // the timeout that set the deadline (0: none)
+  EnergyMeter meter;     // started at receipt (the device's measured energy)
+  // For the answer and the access log:
+  std::string id, chosen_by, fallback, error;
+  nlohmann::json split, ran = nlohmann::json::array();
+  double hop_bytes = 0, predicted_s = -1;
+  double device_j = -1, cpu_util = -1, ghz = 0;
+  std::string ghz_source;
+  int64_t batch_rows = 0;
 };
 
 inline std::string deadline_message(double timeout_s) {
