@@ -131,12 +131,13 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
   DEC_CHECK(options_.heartbeat_s > 0, ConfigError, "invalid flag", "--heartbeat",
             "must be positive, got ", options_.heartbeat_s);
   if (options_.name.empty()) options_.name = host_name();
+  // The client first: it checks --control and the TLS flags before anything is created.
+  http_ = std::make_unique<Http>(options_, pin_file(), [this](const std::string& l) { log(l); });
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   DEC_CHECK(!ec, IoError, "cannot create the state directory", options_.state_dir, ec.message());
   DEC_CHECK(::chmod(options_.state_dir.c_str(), 0700) == 0, IoError,
             "cannot make the state directory private", options_.state_dir, std::strerror(errno));
-  http_ = std::make_unique<Http>(options_, pin_file(), [this](const std::string& l) { log(l); });
   if (!http_->https()) log("warning: plain HTTP: the token and the credential travel in clear");
 }
 

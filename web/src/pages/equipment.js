@@ -2,7 +2,8 @@
 // owner, text); the first page by number, every further page by the API's
 // cursor as the list scrolls. Node changes from the event stream patch the
 // rows in place; new equipment reloads the list while only its first page is
-// loaded, and otherwise offers to.
+// loaded, and otherwise offers to. A node whose agent heartbeats carries an
+// online badge (offline once the heartbeats stop, docs/agent.md).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query } from '../api.js';
 import { useEvents } from '../events.js';
@@ -101,7 +102,7 @@ export function Equipment() {
   }, [cursor, loading]);
 
   useEvents(['node.', 'request.filed'], (topic, msg) => {
-    if (topic === 'node.changed' && msg.after) {
+    if ((topic === 'node.changed' || topic === 'node.online' || topic === 'node.offline') && msg.after) {
       setRows((old) => old.map((r) => (r.id === msg.entity_id ? { ...r, ...msg.after, flash: Date.now() } : r)));
     } else if (pages.current <= 1) {
       load(false);
@@ -126,7 +127,11 @@ export function Equipment() {
         ${rows.map((n) => html`<tr key=${n.id} data-id=${n.id} data-state=${n.state} class=${n.flash ? 'flash' : ''}>
           <td class="num">${n.id}</td>
           <td class="name">${n.name}</td>
-          <td><${Badge} value=${n.state} /></td>
+          <td><${Badge} value=${n.state} />${n.online
+            ? html` <span class="badge b-online" title=${'last heartbeat ' + formatTime(n.heartbeat_at, true)}>online</span>`
+            : n.heartbeat_at
+              ? html` <span class="badge b-offline" title=${'last heartbeat ' + formatTime(n.heartbeat_at, true)}>offline</span>`
+              : null}</td>
           <td>${n.tier}</td>
           <td>${n.category}</td>
           <td>${n.department}</td>

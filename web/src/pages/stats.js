@@ -28,7 +28,7 @@ export function Stats() {
     ${d
       ? html`<div class="figures">
           <${Figure} id="fig-nodes" label="equipment" value=${total} />
-          <${Figure} id="fig-online" label="nodes online (heartbeat in the last minute)" value=${d.nodes_online} />
+          <${Figure} id="fig-online" label="nodes online (their agents heartbeat)" value=${d.nodes_online} />
           <${Figure} id="fig-pending" label="pending requests" value=${d.pending_requests} />
           <${Figure} id="fig-approvals" label="approvals" value=${d.approvals} />
           <${Figure} id="fig-mean" label="mean time to approval" value=${duration(d.mean_time_to_approval_ms)} />
