@@ -98,8 +98,9 @@ DEC_SCENARIO=S2 DEC_DEVICE_PORT=$dport DEC_CONTROL_PORT=$cport \
 wait_http "http://127.0.0.1:$dport/v2/health/ready" 300 ||
   { podman-compose -p "$tag" -f packaging/compose.yaml logs 2>&1 | tail -40; fail "device not ready"; }
 body=$(python3 -c 'import json; print(json.dumps({"inputs": [{"name": "input", "shape": [1, 1, 28, 28],
-  "datatype": "FP32", "data": [0.5] * 784}], "parameters": {"dec_split": [1, 2]}}))')
-answer=$(curl -fsS "http://127.0.0.1:$dport/v2/models/fmnist-cnn/infer" -d "$body")
+  "datatype": "FP32", "data": [0.5] * 784}], "parameters": {"dec_split": [1, 2], "dec_report": True}}))')
+answer=$(curl -fsS "http://127.0.0.1:$dport/v2/models/fmnist-cnn/infer" \
+  -H 'Content-Type: application/json' -d "$body")
 for node in dev0 edge0 cloud; do
   echo "$answer" | grep -q "\"node\":\"$node\"" || fail "no part of the request ran on $node: $answer"
 done
