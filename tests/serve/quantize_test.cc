@@ -29,12 +29,13 @@ namespace {
 using testing::max_abs_diff;
 using testing::random_data;
 
-// Accuracy in [0, 1] of `m` on the whole test split, 1000 rows per run().
+// Accuracy in [0, 1] of `m` on the whole test split, 16 rows per run() (fp32
+// takes 40x longer for 64 rows than for 16 here: docs/measurements.md).
 double accuracy(const ServedModel& m, const data::Dataset& test) {
   int64_t correct = 0;
   const int64_t classes = m.boundary_elements(m.num_blocks());
-  for (int64_t b = 0; b < test.size(); b += 1000) {
-    const auto [x, y] = test.rows(b, std::min(b + 1000, test.size()));
+  for (int64_t b = 0; b < test.size(); b += 16) {
+    const auto [x, y] = test.rows(b, std::min(b + 16, test.size()));
     const int64_t rows = x.size(0);
     const std::vector<float> in(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
     const std::vector<float> logits = m.run(in, rows, 0, m.num_blocks());
