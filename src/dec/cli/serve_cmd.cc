@@ -117,7 +117,19 @@ void run_serve(ServeFlags& f) {
   f.server.batch_delay_s = f.batch_delay_ms / 1e3;
   if (!f.input.empty()) f.model.input = model::parse_shape(f.input, "--input");
   if (f.threads > 0) set_threads(f.threads);
+  DEC_CHECK(!f.model.checkpoint.empty() || !f.model.torchscript.empty(), ConfigError, "invalid flags", "dec serve",
+            "give --checkpoint or --torchscript");
   auto model = std::shared_ptr<const serve::ServedModel>(serve::ServedModel::load(f.model));
+  if (model->int8()) {
+    std::string blocks;
+    for (size_t i = 0; i < model->num_blocks(); ++i) {
+      blocks += (i ? ", " : "") + model->block_names()[i] + (model->int8_block(i) ? "" : " (fp32)") + " " +
+                std::to_string(1e3 * model->int8_block_s()[i]).substr(0, 5) + " ms int8 / " +
+                std::to_string(1e3 * model->fp32_block_s()[i]).substr(0, 5) + " ms fp32";
+    }
+    std::fprintf(stderr, "dec serve: int8 (%s engine), one sample per block: %s\n", model->int8_engine().c_str(),
+                 blocks.c_str());
+  }
   configure_tiers(f, *model);
   // SIGTERM and SIGINT: the handler writes to a pipe that a watcher thread
   // reads; the watcher stops the server outside signal context.
@@ -221,11 +233,28 @@ void add_serve_command(CLI::App& app) {
       "         dec serve ... --tier device --listen 127.0.0.1:8000 --next http://127.0.0.1:8001 \\\n"
       "             --cluster scenarios/S2.yaml --device dev0 --profile w1.json");
   cmd->add_option("--model", f->model.model, "Zoo model (see `dec models`)")->required();
-  cmd->add_option("--checkpoint", f->model.checkpoint,
-                  "Checkpoint of `dec train` or `dec launch` (root or step directory)")
-      ->required();
+  auto* checkpoint = cmd->add_option("--checkpoint", f->model.checkpoint,
+                                     "Checkpoint of `dec train` or `dec launch` (root or step directory)");
+  cmd->add_option("--torchscript", f->model.torchscript,
+                  "Instead of --checkpoint: a file of Python's torch.jit.save, served under --model's name;\n"
+                  "an nn.Sequential is a chain of its children, anything else one block (needs --input)")
+      ->excludes(checkpoint)
+      ->check(CLI::ExistingFile);
   cmd->add_option("--input", f->input, "Sample shape the model was trained for, e.g. 3x96x96 (default: the model's)");
   cmd->add_option("--classes", f->model.classes, "Classes the model was trained for (default: the model's)");
+  cmd->add_flag("--int8", f->model.int8,
+                "Run the blocks int8 (static post-training quantisation, calibrated on the training data;\n"
+                "meant for the device tier)");
+  cmd->add_option("--int8-engine", f->model.int8_engine, "With --int8: LibTorch's quantised engine")
+      ->check(CLI::IsMember({"onednn", "qnnpack"}))
+      ->capture_default_str();
+  cmd->add_option("--calibration-batches", f->model.calibration_batches,
+                  "With --int8: batches of 32 training samples that calibrate the activation ranges")
+      ->capture_default_str();
+  cmd->add_option("--calibration-data", f->model.calibration_data,
+                  "With --int8: fashion-mnist (its training split) or synthetic")
+      ->check(CLI::IsMember({"fashion-mnist", "synthetic"}))
+      ->capture_default_str();
   cmd->add_option("--listen", f->listen, "HOST:PORT to serve on (port 0: any free port)")->capture_default_str();
   cmd->add_option("--name", f->server.node, "This server's name in responses that ask where they ran")
       ->capture_default_str();
