@@ -98,6 +98,15 @@ void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
   DEC_CHECK(p.model_hash.empty() || p.model_hash == model.hash(), Mismatch, "the profile is of another model",
             f.profile, "model hash ", p.model_hash.substr(0, 12), ", the served model's ", model.hash().substr(0, 12));
   serve::SplitModel split_model = serve::make_split_model(p, chain.speeds);
+  if (model.int8()) {
+    // This tier's blocks run int8: the profile's fp32 times at its speed, each
+    // scaled by the int8/fp32 ratio of that block measured at load.
+    std::vector<double>& t = split_model.block_s[o.tier];
+    for (size_t l = 0; l < t.size() && l < model.int8_block_s().size(); ++l) {
+      const double fp32 = model.fp32_block_s()[l], int8 = model.int8_block_s()[l];
+      if (fp32 > 0 && int8 > 0) t[l] *= int8 / fp32;
+    }
+  }
   if (f.emulate) {
     o.emulate_block_s = split_model.block_s[o.tier];
     o.emulate_link = !o.next.empty();
