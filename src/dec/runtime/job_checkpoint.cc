@@ -20,11 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-// Keys of the checkpoint exchange beyond protocol.h's ckpt/<step>/<rank>.
-std::string saved_key(int64_t step) { return str("ckpt/", step, "/saved"); }
-std::string resume_state_key() { return "resume/state"; }
-std::string resume_held_key(int rank) { return str("resume/held/", rank); }
-
 // Every shard travels on this tag of the checkpoint group, in the order its
 // sender announced them (by file name).
 constexpr int kShardTag = 0;
@@ -108,7 +103,7 @@ std::string JobCheckpoints::save(const Worker& worker, const model::ModelSpec& s
     store_.set(keys::checkpoint(at.step, rank), files.dump());
     for (const auto& [file, bytes] : shards.shards()) group_->send_tensor(as_bytes_tensor(bytes), keeper_, kShardTag);
     // Rank 0 reports the checkpoint: it learns the keeper's commit.
-    return rank == 0 ? store_.get(saved_key(at.step), o_.timeout) : "";
+    return rank == 0 ? store_.get(keys::checkpoint_saved(at.step), o_.timeout) : "";
   }
   CheckpointWriter writer(o_.checkpoint_dir, at.step);
   std::map<std::string, std::string> files = worker.save_owned_blocks(writer);
@@ -132,7 +127,7 @@ std::string JobCheckpoints::save(const Worker& worker, const model::ModelSpec& s
               "no rank sent block '", b, "'");
   }
   const std::string dir = writer.commit(cs, blocks, files, o_.keep_last);
-  if (keeper_ != 0) store_.set(saved_key(at.step), dir);
+  if (keeper_ != 0) store_.set(keys::checkpoint_saved(at.step), dir);
   return dir;
 }
 
@@ -141,8 +136,8 @@ TrainingPosition JobCheckpoints::resume(Worker& worker, const model::ModelSpec& 
   if (rank != keeper_) {
     std::vector<std::string> held;
     for (size_t l : worker.held_blocks()) held.push_back(worker.block_name(l));
-    store_.set(resume_held_key(rank), json(held).dump());
-    const std::string key = resume_state_key();
+    store_.set(keys::resume_held(rank), json(held).dump());
+    const std::string key = keys::resume_state();
     const std::string keeper = rv_.describe(keeper_);
     Checkpoint c = read_peer_message(store_.get(key, o_.timeout), keeper, key, [&](const json& j) {
       if (j.contains("error")) throw Mismatch("cannot resume", keeper, j.at("error").get<std::string>());
@@ -167,14 +162,14 @@ TrainingPosition JobCheckpoints::resume(Worker& worker, const model::ModelSpec& 
     DEC_CHECK(c.state.seed == o_.seed, Mismatch, "cannot resume", c.dir, "checkpoint has seed ", c.state.seed,
               ", this run ", o_.seed);
   } catch (const Error& e) {
-    if (group_) store_.set(resume_state_key(), json{{"error", e.what()}}.dump());
+    if (group_) store_.set(keys::resume_state(), json{{"error", e.what()}}.dump());
     throw;
   }
-  if (group_) store_.set(resume_state_key(), state_to_json(c).dump());
+  if (group_) store_.set(keys::resume_state(), state_to_json(c).dump());
   worker.restore(c);
   for (int r = 0; r < rv_.world_size(); ++r) {
     if (r == keeper_) continue;
-    const std::string key = resume_held_key(r);
+    const std::string key = keys::resume_held(r);
     const auto held = read_peer_message(store_.get(key, o_.timeout), rv_.describe(r), key, [](const json& j) {
       return j.get<std::vector<std::string>>();
     });

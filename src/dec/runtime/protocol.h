@@ -12,7 +12,12 @@
 //   job/v<N>/confirm/<rank>       every rank    the plan hash it will run
 //   job/v<N>/it/<step>/<rank>     rank > 0      what it measured in an iteration (JSON);
 //                                               rank 0 deletes it once read
-//   job/v<N>/ckpt/<step>/<rank>   every rank    the checkpoint files it wrote (JSON)
+//   job/v<N>/ckpt/<step>/<rank>   every rank    the shards it sends the checkpoint
+//                                               keeper: file names and sha256 (JSON)
+//   job/v<N>/ckpt/<step>/saved    the keeper    the committed step directory, when the
+//                                               keeper is not rank 0
+//   job/v<N>/resume/state         the keeper    the checkpoint's position, or its error
+//   job/v<N>/resume/held/<rank>   every rank    the blocks it holds under this plan
 //   job/v<N>/done/<rank>          rank > 0      it has left; rank 0, which hosts the
 //                                               store, leaves last
 //
@@ -35,7 +40,8 @@
 namespace dec::runtime {
 
 // 2: no costs/<rank> (emulated ranks price their tasks from the profile).
-constexpr int kJobProtocolVersion = 2;
+// 3: checkpoints travel to a keeper (ckpt/<step>/saved, resume/state, resume/held/<rank>).
+constexpr int kJobProtocolVersion = 3;
 
 namespace keys {
 
@@ -52,6 +58,9 @@ inline std::string ack(int rank) { return str("ack/", rank); }
 inline std::string confirm(int rank) { return str("confirm/", rank); }
 inline std::string iteration(int64_t step, int rank) { return str("it/", step, "/", rank); }
 inline std::string checkpoint(int64_t step, int rank) { return str("ckpt/", step, "/", rank); }
+inline std::string checkpoint_saved(int64_t step) { return str("ckpt/", step, "/saved"); }
+inline std::string resume_state() { return "resume/state"; }
+inline std::string resume_held(int rank) { return str("resume/held/", rank); }
 inline std::string done(int rank) { return str("done/", rank); }
 
 }  // namespace keys
