@@ -26,7 +26,18 @@ std::string fresh_database() {
 
 class PostgresBackend : public Backend {
  public:
-  std::unique_ptr<Db> open() override { return open_postgres(fresh_database(), 4); }
+  std::unique_ptr<Db> open() override {
+    url_ = fresh_database();
+    return open_postgres(url_, 4);
+  }
+  void vacuum(const std::string& table) override {
+    pqxx::connection c(url_);
+    pqxx::nontransaction w(c);  // VACUUM runs outside a transaction
+    w.exec("VACUUM ANALYZE " + table);
+  }
+
+ private:
+  std::string url_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract,
