@@ -1,6 +1,7 @@
 // Every user error path of the `dec` command prints exactly one line,
 // `dec: error: ...`, and exits non-zero (docs/errors.md).
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "dec/core/version.h"
 
 namespace {
 
@@ -85,12 +88,18 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Cli, HelpOfEveryCommandHasAnExample) {
   for (const char* cmd :
        {"models", "train", "profile", "export", "version", "demo", "plan", "launch", "worker",
-        "report"}) {
+        "report", "control", "serve", "infer", "agent", "checkpoints"}) {
     Outcome o = run_dec(std::string(cmd) + " --help");
     EXPECT_EQ(o.exit_code, 0) << cmd;
     EXPECT_NE(o.out.find("Example: dec " + std::string(cmd)), std::string::npos)
         << cmd << "\n" << o.out;
   }
+}
+
+TEST(Cli, VersionFlagPrintsTheVersion) {
+  Outcome o = run_dec("--version");
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, std::string("dec ") + dec::kVersion + "\n");
 }
 
 // The last line of stderr.

@@ -9,6 +9,7 @@
 #include "dec/cli/cli_util.h"
 #include "dec/core/error.h"
 #include "dec/core/malloc_tuning.h"
+#include "dec/core/version.h"
 
 #define DEC_COMMAND(name) void add_##name##_command(CLI::App& app);
 namespace dec::cli {
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
       "Run `dec <command> --help` for a command's flags and an example."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
+  app.set_version_flag("--version", std::string("dec ") + dec::kVersion);
 #define DEC_COMMAND(name) dec::cli::add_##name##_command(app);
 #include "dec/cli/commands.inc"
 #undef DEC_COMMAND
