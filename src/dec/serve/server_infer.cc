@@ -184,6 +184,7 @@ std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_
                                             Outcome& o) {
   const auto queue_by = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(options_.queue_timeout_s));
+  const bool deadline_first = o.deadline <= queue_by;
   Batcher::Result r = batcher_->submit(in, rows, begin, end, std::min(queue_by, o.deadline));
   o.queue_s = std::max(0.0, o.queue_s) + r.queue_s;
   if (r.ran) metrics_.batch(r.batch_rows);
@@ -192,7 +193,7 @@ std::vector<float> InferenceServer::compute(const std::vector<float>& in, int64_
     throw ProtocolError(503, str("the server is busy: ", options_.max_queue, " requests are already waiting"));
   }
   if (r.status == Batcher::Result::Status::kTimedOut) {
-    if (Clock::now() >= o.deadline) throw ProtocolError(504, deadline_message(o.timeout_s));
+    if (deadline_first) throw ProtocolError(504, deadline_message(o.timeout_s));
     throw ProtocolError(503, str("no compute slot within ", options_.queue_timeout_s, " s"));
   }
   o.compute_s = std::max(0.0, o.compute_s) + r.compute_s;
@@ -278,7 +279,9 @@ std::vector<float> InferenceServer::rest_of_chain(const InferRequest& r, const R
     }
     return std::move(reply.response.outputs[0].data);
   } catch (const ProtocolError& e) {
-    if (e.status() == 504 || (e.status() == 503 && Clock::now() >= o.deadline)) {
+    // A wait bounded by the deadline may end a millisecond early (poll's
+    // granularity); with so little time left there is none for a fallback either.
+    if (e.status() == 504 || (e.status() == 503 && Clock::now() + std::chrono::milliseconds(5) >= o.deadline)) {
       throw ProtocolError(504, str(deadline_message(o.timeout_s), ": ", e.what()));
     }
     if (e.status() != 503 || !options_.fallback) throw;
