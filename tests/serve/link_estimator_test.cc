@@ -47,6 +47,36 @@ TEST(LinkEstimator, FollowsARateChangeWithinAFewTransfers) {
   EXPECT_NEAR(e.latency_s(), 0.05, 1e-4);
 }
 
+// A link that collapses and recovers (the probes of an idle hop alternate an
+// empty transfer and one of the model input's size) is believed at the first
+// transfer far off the prediction, whichever way it changed.
+TEST(LinkEstimator, RestartsWhenATransferIsFarOffThePrediction) {
+  LinkEstimator e;
+  const double input = 3136;  // a 1x28x28 sample
+  const double fast = 18.88e6 / 8, slow = 100e3 / 8, latency = 0.005;
+  for (int i = 0; i < 30; ++i) e.observe(i % 2 ? input : 0, transfer_s(i % 2 ? input : 0, fast, latency));
+  EXPECT_NEAR(e.predict_s(input), transfer_s(input, fast, latency), 1e-4);
+  e.observe(input, transfer_s(input, slow, latency));  // 0.26 s where 6.7 ms was predicted
+  EXPECT_NEAR(e.predict_s(input), transfer_s(input, slow, latency), 1e-3);
+  for (int i = 0; i < 30; ++i) e.observe(i % 2 ? input : 0, transfer_s(i % 2 ? input : 0, slow, latency));
+  e.observe(0, latency);                               // an empty probe: agrees, nothing restarts
+  EXPECT_GT(e.predict_s(input), 0.2);
+  e.observe(input, transfer_s(input, fast, latency));  // recovered
+  EXPECT_NEAR(e.predict_s(input), transfer_s(input, fast, latency), 1e-3);
+}
+
+// Jitter within the ratio (or under restart_min_s) is averaged, not believed at once.
+TEST(LinkEstimator, AveragesTransfersNearThePrediction) {
+  LinkEstimator e;
+  for (int i = 0; i < 30; ++i) e.observe(1e4, transfer_s(1e4, 1e6, 0.01));
+  e.observe(1e4, 3 * transfer_s(1e4, 1e6, 0.01));
+  EXPECT_LT(e.predict_s(1e4), 2 * transfer_s(1e4, 1e6, 0.01));
+  LinkEstimator loopback;
+  for (int i = 0; i < 30; ++i) loopback.observe(1e4, 1e-4);
+  loopback.observe(1e4, 1.5e-3);  // 15x off, but 1.4 ms: scheduling noise, not a link change
+  EXPECT_LT(loopback.predict_s(1e4), 5e-4);
+}
+
 TEST(LinkEstimator, ProbesMeasureTheLatency) {
   LinkEstimator e;
   for (int i = 0; i < 50; ++i) e.observe_probe(0.1);

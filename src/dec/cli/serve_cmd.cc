@@ -51,6 +51,7 @@ struct ServeFlags {
   std::string profile, cluster, device;
   bool no_fallback = false;
   bool emulate = false;
+  bool real_links = false;
   double batch_delay_ms = 0;
 };
 
@@ -89,6 +90,8 @@ void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
   }
   DEC_CHECK(!f.emulate || !f.profile.empty(), ConfigError, "invalid flags", "--emulate",
             "needs --profile (the compute to emulate)");
+  DEC_CHECK(!f.real_links || f.emulate, ConfigError, "invalid flags", "--real-links",
+            "needs --emulate (it keeps the emulated latency and leaves the rate to the real link)");
   DEC_CHECK(!f.device.empty(), ConfigError, "invalid flags", "--cluster", "needs --device (whose chain to serve)");
   const serve::TierChain chain = serve::tier_chain(cluster::load_cluster(f.cluster), f.device);
   o.prior = chain.links;
@@ -110,6 +113,7 @@ void configure_tiers(ServeFlags& f, const serve::ServedModel& model) {
   if (f.emulate) {
     o.emulate_block_s = split_model.block_s[o.tier];
     o.emulate_link = !o.next.empty();
+    o.emulate_link_rate = !f.real_links;
   }
   if (o.tier == 0) {
     // The energy model's clock: this machine's, as the measured energy reads it.
@@ -294,6 +298,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_flag("--emulate", f->emulate,
                 "Run at this tier's speed in --cluster (the --profile's times scaled to it) and send to\n"
                 "the next tier at the spec's link rate and latency, on one machine");
+  cmd->add_flag("--real-links", f->real_links,
+                "With --emulate on real shaped links (the namespace cluster's tc): emulate the spec's\n"
+                "latency only, not its rate");
   cmd->add_flag("--no-fallback", f->no_fallback,
                 "When the next tier fails, answer 503 instead of finishing the forward pass here");
   auto all_tiers = std::make_shared<bool>(false);

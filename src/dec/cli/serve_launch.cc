@@ -205,14 +205,18 @@ class TierGroup {
   }
 };
 
-// Every serve flag given on the command line, except the ones each tier gets its own of.
-std::vector<std::string> shared_flags(const CLI::App& cmd) {
+// Every serve flag given on the command line, except the ones each tier gets
+// its own of, and for the edge and cloud the device's int8 flags: the int8
+// blocks are the device's lightweight model; the servers run fp32.
+std::vector<std::string> shared_flags(const CLI::App& cmd, bool device) {
   static const std::set<std::string> kPerTier = {"--all-tiers", "--listen", "--tier", "--next", "--name", "--help"};
+  static const std::set<std::string> kDeviceOnly = {"--int8", "--int8-engine", "--calibration-batches",
+                                                    "--calibration-data"};
   std::vector<std::string> args;
   for (const auto* opt : cmd.get_options()) {
     if (opt->count() == 0 || opt->get_lnames().empty()) continue;
     const std::string flag = "--" + opt->get_lnames().front();
-    if (kPerTier.count(flag) > 0) continue;
+    if (kPerTier.count(flag) > 0 || (!device && kDeviceOnly.count(flag) > 0)) continue;
     for (const auto& v : opt->results()) {
       args.push_back(flag);
       if (opt->get_expected_min() == 0) break;  // a flag without a value
@@ -254,7 +258,13 @@ void plan_tiers(TierGroup& g, const AllTiersOptions& o) {
   }
 }
 
-std::vector<std::string> tier_args(const Tier& t, const std::vector<std::string>& shared, const Tier* next) {
+// The flags every tier gets (shared_flags), the device's and the servers'.
+struct SharedFlags {
+  std::vector<std::string> device, servers;
+};
+
+std::vector<std::string> tier_args(const Tier& t, const SharedFlags& flags, const Tier* next) {
+  const std::vector<std::string>& shared = t.role == "device" ? flags.device : flags.servers;
   std::vector<std::string> args = {"serve", "--tier", t.role, "--name", t.node, "--listen",
                                    (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) + ":" +
                                        std::to_string(t.port)};
@@ -278,7 +288,7 @@ void announce(TierGroup& g, const AllTiersOptions& o) {
 // Starts the cloud, the edge and the device in turn, each once the one before
 // it listens, then waits. Returns after a signal stopped them all; throws
 // ChildFailed when one ended by itself.
-void supervise(TierGroup& g, const std::vector<std::string>& shared, const AllTiersOptions& o) {
+void supervise(TierGroup& g, const SharedFlags& shared, const AllTiersOptions& o) {
   int started = 0;  // tiers started, from the cloud down
   auto waiting_since = std::chrono::steady_clock::now();
   bool announced = false;
@@ -322,7 +332,7 @@ void serve_all_tiers(const CLI::App& cmd, const AllTiersOptions& options) {
   check_flags(cmd, options);
   TierGroup group;
   plan_tiers(group, options);
-  const std::vector<std::string> shared = shared_flags(cmd);
+  const SharedFlags shared{shared_flags(cmd, true), shared_flags(cmd, false)};
   struct sigaction action {};
   action.sa_handler = on_all_tiers_signal;
   sigemptyset(&action.sa_mask);

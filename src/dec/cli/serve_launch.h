@@ -6,7 +6,8 @@
 // - The chain is serve::tier_chain(spec, device): the device, its edge, the
 //   cloud. Each tier is `dec serve --tier T --name <node> --listen HOST:PORT_T`
 //   with every other serve flag given to `cmd` (--model, --checkpoint,
-//   --cluster, --device, --profile, --emulate, --threads, ...); the edge gets
+//   --cluster, --device, --profile, --emulate, --threads, ...; the int8 flags
+//   only to the device, whose lightweight model they make); the edge gets
 //   --next the cloud, the device --next the edge.
 // - Ports: the device listens on `listen`, the edge on its port + 1, the
 //   cloud on its port + 2; port 0 gives each tier a free port of its own.

@@ -18,10 +18,17 @@ LinkEstimator::LinkEstimator(LinkEstimatorOptions options)
             options_.prior_latency_s);
   DEC_CHECK(options_.min_size_spread >= 0, ConfigError, "invalid link estimator",
             "min_size_spread", "must be >= 0, got ", options_.min_size_spread);
+  DEC_CHECK(options_.restart_ratio > 1 && options_.restart_min_s >= 0, ConfigError, "invalid link estimator",
+            "restart_ratio", "must be > 1 (and restart_min_s >= 0), got ", options_.restart_ratio);
 }
 
 bool LinkEstimator::observe(double bytes, double seconds) {
   if (!(std::isfinite(bytes) && bytes >= 0 && std::isfinite(seconds) && seconds > 0)) return false;
+  const double predicted = predict_s(bytes);
+  if (transfers_ > 0 && std::abs(seconds - predicted) > options_.restart_min_s &&
+      (seconds > predicted * options_.restart_ratio || seconds * options_.restart_ratio < predicted)) {
+    mx_ = my_ = mxx_ = mxy_ = weight_ = 0;  // the link changed: its past says nothing now
+  }
   const double a = options_.alpha, k = 1 - a;
   mx_ = k * mx_ + a * bytes;
   my_ = k * my_ + a * seconds;

@@ -11,6 +11,12 @@
 // from the mean transfer. A probe (an empty request when the link is idle)
 // is a transfer of 0 bytes: it measures the latency alone.
 //
+// A transfer that the current estimate mispredicts by more than
+// `restart_ratio` (and by more than `restart_min_s`) means the link changed:
+// the moments restart from that transfer, so that a link that recovered is
+// believed after one probe instead of after the slow points fade (about
+// 1/alpha transfers).
+//
 // Thread safety: none; the owner serialises calls (one mutex per link).
 #pragma once
 
@@ -21,6 +27,8 @@ namespace dec::serve {
 struct LinkEstimatorOptions {
   double alpha = 0.2;            // weight of the newest transfer, in (0, 1]
   double min_size_spread = 0.1;  // (std dev / mean) of sizes needed to fit the latency
+  double restart_ratio = 4;      // a transfer this many times off the prediction restarts the moments
+  double restart_min_s = 0.002;  // ... when it is off by at least this many seconds too
   double prior_bandwidth_Bps = 1e6;  // before any transfer (e.g. the cluster spec's link)
   double prior_latency_s = 0.01;
 };

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 #include "dec/core/error.h"
 #include "dec/core/version.h"
@@ -99,7 +100,10 @@ void InferenceServer::configure_chain() {
   prior.prior_latency_s = o.prior.latency_s[o.tier];
   next_ = std::make_unique<NextTier>(o.next, prior, o.next_timeout_s);
   learned_ = o.prior;
-  if (o.emulate_link) emulate_link(o.prior.bandwidth_Bps[o.tier], o.prior.latency_s[o.tier]);
+  if (o.emulate_link) {
+    emulate_link(o.emulate_link_rate ? o.prior.bandwidth_Bps[o.tier] : std::numeric_limits<double>::infinity(),
+                 o.prior.latency_s[o.tier]);
+  }
 }
 
 void InferenceServer::emulate_link(double bandwidth_Bps, double latency_s) {
@@ -122,12 +126,14 @@ void InferenceServer::probe_loop() {
   const double interval = options_.probe_interval_s;
   const size_t big = options_.probe_bytes > 0 ? options_.probe_bytes
                                               : static_cast<size_t>(model_->boundary_elements(0)) * sizeof(float);
-  const size_t sizes[2] = {0, big};
-  for (size_t k = 0; !stopping_;) {
+  while (!stopping_) {
     std::this_thread::sleep_for(std::chrono::duration<double>(std::min(0.05, interval / 4)));
     if (stopping_ || next_->idle_s() < interval) continue;
     try {
-      next_->probe(sizes[k++ % 2]);
+      // Both sizes each time: the pair separates the latency from the rate, so
+      // that one idle interval is enough to see a link that recovered.
+      next_->probe(0);
+      next_->probe(big);
     } catch (const std::exception&) {
       // The next tier is down or refused: the estimate keeps what it knew.
     }

@@ -116,9 +116,10 @@ struct ServeOptions {
   // prior.bandwidth_Bps/latency_s[tier] say. Empty / false: full speed.
   std::vector<double> emulate_block_s;
   bool emulate_link = false;
+  bool emulate_link_rate = true;  // false: the link's rate is real (tc on the namespace cluster), only its latency is emulated
 
   // A tier with a next one probes the hop when no round trip has crossed it
-  // for probe_interval_s (0: never), alternating an empty probe and one of
+  // for probe_interval_s (0: never) with an empty probe and one of
   // probe_bytes (0: the model input's bytes), so that the estimate also
   // follows a link the split does not use (one that recovered).
   double probe_interval_s = 1;
