@@ -55,9 +55,15 @@ function(dec_add_test name)
 endfunction()
 
 # dec_add_bench(name SOURCES ... [DEPS ...] [TORCH]): a program, never a test.
+# Benchmarks are not part of `all` (the test run does not need them): the
+# target `benches` builds them all, as `scripts/dev build` does.
 function(dec_add_bench name)
   cmake_parse_arguments(A "TORCH" "" "SOURCES;DEPS" ${ARGN})
-  add_executable(${name} ${A_SOURCES})
+  add_executable(${name} EXCLUDE_FROM_ALL ${A_SOURCES})
+  if(NOT TARGET benches)
+    add_custom_target(benches)
+  endif()
+  add_dependencies(benches ${name})
   target_link_libraries(${name} PRIVATE ${A_DEPS})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
   if(A_TORCH)

@@ -12,22 +12,8 @@ set -uo pipefail
 
 dec="${1:?usage: keeper_netns_test.sh DEC_BINARY REPO}"
 repo="${2:?usage: keeper_netns_test.sh DEC_BINARY REPO}"
-tool="$repo/scripts/netns-cluster"
-
-skip() { echo "SKIPPED: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, veth pairs, tc qdiscs)"
-command -v ip >/dev/null || skip "ip (iproute2) is missing"
-command -v tc >/dev/null || skip "tc (iproute2) is missing"
-command -v python3 >/dev/null || skip "python3 is missing"
-python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is missing"
-[[ -x "$dec" ]] || { echo "FAIL: no dec binary at $dec"; exit 1; }
-
-name="S2-keeper$$"
-work="$(mktemp -d)"
-spec="$work/$name.yaml"
-sed "s/^name: S2\$/name: $name/" "$repo/scenarios/S2.yaml" > "$spec"
-grep -q "^name: $name\$" "$spec" || { echo "FAIL: could not rename scenarios/S2.yaml"; exit 1; }
-prefix="dec-$name-"
+source "$repo/tests/scripts/netns_testing.sh"
+netns_test_setup S2 keeper
 nodes=(cloud edge0 dev0)  # ranks 0, 1, 2 (netns-cluster show)
 declare -A tier=([cloud]=cloud [edge0]=edge [dev0]=device)
 master=10.200.0.1

@@ -12,23 +12,9 @@ set -uo pipefail
 
 dec="${1:?usage: netns_cluster_test.sh DEC_BINARY REPO}"
 repo="${2:?usage: netns_cluster_test.sh DEC_BINARY REPO}"
-tool="$repo/scripts/netns-cluster"
-
-skip() { echo "SKIPPED: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, veth pairs, tc qdiscs)"
-command -v ip >/dev/null || skip "ip (iproute2) is missing"
-command -v tc >/dev/null || skip "tc (iproute2) is missing"
-command -v python3 >/dev/null || skip "python3 is missing"
-python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is missing"
-[[ -x "$dec" ]] || { echo "FAIL: no dec binary at $dec"; exit 1; }
-
-name="S2-ctest$$"
-work="$(mktemp -d)"
-spec="$work/$name.yaml"
-sed "s/^name: S2\$/name: $name/" "$repo/scenarios/S2.yaml" > "$spec"
-grep -q "^name: $name\$" "$spec" || { echo "FAIL: could not rename scenarios/S2.yaml"; exit 1; }
+source "$repo/tests/scripts/netns_testing.sh"
+netns_test_setup S2 ctest
 nodes=(cloud edge0 dev0)
-prefix="dec-$name-"
 
 cleanup() {
   timeout 60 "$tool" down "$spec" >/dev/null 2>&1

@@ -13,21 +13,8 @@ set -uo pipefail
 
 dec="${1:?usage: netns_serve_test.sh DEC_BINARY REPO}"
 repo="${2:?usage: netns_serve_test.sh DEC_BINARY REPO}"
-tool="$repo/scripts/netns-cluster"
-
-skip() { echo "SKIPPED: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, veth pairs, tc qdiscs)"
-command -v ip >/dev/null || skip "ip (iproute2) is missing"
-command -v tc >/dev/null || skip "tc (iproute2) is missing"
-command -v python3 >/dev/null || skip "python3 is missing"
-python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is missing"
-[[ -x "$dec" ]] || { echo "FAIL: no dec binary at $dec"; exit 1; }
-
-name="S1-stest$$"
-work="$(mktemp -d)"
-spec="$work/$name.yaml"
-sed "s/^name: S1\$/name: $name/" "$repo/scenarios/S1.yaml" > "$spec"
-grep -q "^name: $name\$" "$spec" || { echo "FAIL: could not rename scenarios/S1.yaml"; exit 1; }
+source "$repo/tests/scripts/netns_testing.sh"
+netns_test_setup S1 stest
 server=""
 cleanup() {
   [[ -n "$server" ]] && kill -TERM "$server" 2>/dev/null && sleep 1 && kill -KILL -- "-$server" 2>/dev/null
