@@ -188,6 +188,13 @@ class InferenceServer {
   std::unique_ptr<NextTier> next_;
   mutable std::mutex learned_mu_;
   Conditions learned_;  // guarded by learned_mu_: the hop after the next tier and the queues, as answers report them
+  // Guarded by learned_mu_: this tier's requests that compute here and have
+  // not finished (queued or running), and its compute seconds per request
+  // (moving average). Their product over the slots is the wait a request
+  // decided now would have here: the queue as it is, not as it was when
+  // earlier requests waited, so that a burst does not all choose this tier.
+  int local_pending_ = 0;
+  double local_compute_s_ = 0;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_, warmup_thread_, probe_thread_;
   std::atomic<bool> ready_{false}, stopping_{false}, warmup_failed_{false}, listen_returned_{false};

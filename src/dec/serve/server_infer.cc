@@ -114,6 +114,7 @@ Conditions InferenceServer::conditions() const {
   {
     std::lock_guard<std::mutex> lock(learned_mu_);
     c = learned_;
+    c.queue_s[0] = local_pending_ * local_compute_s_ / std::max(1, options_.slots);
   }
   const LinkEstimator hop0 = next_->estimate();
   c.bandwidth_Bps[0] = hop0.bandwidth_Bps();
@@ -315,10 +316,25 @@ void InferenceServer::run_request(const httplib::Request& req, httplib::Response
   const size_t n = model_->num_blocks();
   check_input(r, model_->boundary_shape(route.boundary), options_.max_rows);
   const int64_t rows = r.inputs[0].shape[0];
-  std::vector<float> here = compute(r.inputs[0].data, rows, route.boundary, route.end, o);
-  if (options_.tier == 0) {
+  const bool local = options_.tier == 0 && route.end > route.boundary;
+  if (local) {
     std::lock_guard<std::mutex> lock(learned_mu_);
-    learned_.queue_s[0] = 0.8 * learned_.queue_s[0] + 0.2 * o.queue_s;  // the device's own wait, as the others'
+    ++local_pending_;
+  }
+  std::vector<float> here;
+  try {
+    here = compute(r.inputs[0].data, rows, route.boundary, route.end, o);
+  } catch (...) {
+    if (local) {
+      std::lock_guard<std::mutex> lock(learned_mu_);
+      --local_pending_;
+    }
+    throw;
+  }
+  if (local) {
+    std::lock_guard<std::mutex> lock(learned_mu_);
+    --local_pending_;
+    local_compute_s_ = local_compute_s_ > 0 ? 0.8 * local_compute_s_ + 0.2 * o.compute_s : o.compute_s;
   }
   o.ran = json::array({{{"node", options_.node}, {"tier", options_.tier}, {"blocks", {route.boundary, route.end}},
                         {"queue_s", o.queue_s}, {"compute_s", o.compute_s}}});
