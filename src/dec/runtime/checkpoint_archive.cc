@@ -1,7 +1,6 @@
 #include "dec/runtime/checkpoint_archive.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -18,6 +17,7 @@
 
 #include "dec/core/error.h"
 #include "dec/core/file.h"
+#include "dec/core/sha256.h"
 
 namespace dec::runtime {
 
@@ -28,29 +28,6 @@ namespace {
 
 constexpr size_t kBlock = 512;
 constexpr const char* kManifest = "manifest.json";
-
-// Streaming SHA-256 (core's sha256.h hashes whole buffers or files).
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    DEC_ASSERT(ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1);
-  }
-  void update(const char* data, size_t n) {
-    DEC_ASSERT(EVP_DigestUpdate(ctx_.get(), data, n) == 1);
-  }
-  std::string hex() {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    DEC_ASSERT(EVP_DigestFinal_ex(ctx_.get(), d, &len) == 1);
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) out += {kHex[d[i] >> 4], kHex[d[i] & 15]};
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
 
 class Fd {
  public:
