@@ -24,6 +24,7 @@
 #include "dec/planner/plan.h"
 #include "dec/runtime/checkpoint.h"
 #include "test_util.h"
+#include "worker_procs.h"
 
 extern char** environ;
 
@@ -31,107 +32,20 @@ namespace dec::runtime {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-constexpr int64_t kData = 256;  // synthetic samples
-constexpr uint64_t kSeed = 5;
-// A guard against a hang, far above what any of these jobs needs, never a measurement.
-constexpr double kHangGuard = 120;
-const char* kNodes[] = {"device", "edge", "cloud"};
 const std::vector<std::string> kSgd = {"--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"};
 
-struct Proc {
-  pid_t pid = -1;
-  std::string err_path;
-  int status = 0;
-  bool done = false;
-};
-
-// `dec worker` as rank `rank` of a 3-rank job on node kNodes[rank], its
-// stderr in dir/err.<node>. Port 0: rank 0 picks one and writes it to dir/master_port.
-Proc start_worker(const testing::TempDir& dir, int port, int rank, const std::vector<std::string>& flags) {
-  const std::string node = kNodes[rank];
-  std::vector<std::string> env = {"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
-                                  "RANK=" + std::to_string(rank), "WORLD_SIZE=3", "LOCAL_RANK=0",
-                                  "OPENBLAS_NUM_THREADS=1"};
-  if (port == 0) {
-    fs::remove(dir / "master_port");
-    env.push_back("DEC_MASTER_PORT_FILE=" + (dir / "master_port"));
-  }
-  std::vector<std::string> args = {std::string(DEC_BINARY_DIR) + "/dec", "worker", "--node-name", node,
-                                   "--threads", "1", "--dataset", "synthetic", "--input", "1x28x28",
-                                   "--synthetic-size", std::to_string(kData), "--seed", std::to_string(kSeed),
-                                   "--no-eval", "--timeout", "20", "--join-timeout", "20"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  std::vector<char*> envp, argv;
-  for (auto& s : env) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  Proc p;
-  p.err_path = dir / ("err." + node);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, p.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  EXPECT_EQ(posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return p;
-}
-
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-// Starts the three ranks, rank r with flags(r); rank 0 first, on a port the kernel picks.
+// The three ranks, rank r with flags(r) and job deadlines short enough for a test.
 std::vector<Proc> start_job(const testing::TempDir& dir, const std::function<std::vector<std::string>(int)>& flags) {
-  std::vector<Proc> procs;
-  procs.push_back(start_worker(dir, 0, 0, flags(0)));
-  const auto t0 = Clock::now();
-  int port = -1;
-  while (port < 0 && std::chrono::duration<double>(Clock::now() - t0).count() < 60) {
-    if (fs::exists(dir / "master_port") && !read_file(dir / "master_port").empty()) {
-      port = std::stoi(read_file(dir / "master_port"));
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  if (port <= 0) {
-    ADD_FAILURE() << "rank 0 never listened: " << read_file(procs[0].err_path);
-    return procs;
-  }
-  for (int r = 1; r < 3; ++r) procs.push_back(start_worker(dir, port, r, flags(r)));
-  return procs;
+  return start_job(dir, 3, 3, [&](int r) { return with(flags(r), {"--timeout", "20", "--join-timeout", "20"}); });
 }
 
-// Waits for every process; after kHangGuard kills the stragglers and fails the test.
 void wait_all(std::vector<Proc>& procs) {
-  const auto t0 = Clock::now();
-  for (;;) {
-    bool all = true;
-    for (auto& p : procs) {
-      if (p.done) continue;
-      if (::waitpid(p.pid, &p.status, WNOHANG) == p.pid) p.done = true;
-      else all = false;
-    }
-    if (all) return;
-    if (std::chrono::duration<double>(Clock::now() - t0).count() > kHangGuard) {
-      for (auto& p : procs) {
-        if (p.done) continue;
-        ::kill(p.pid, SIGKILL);
-        ::waitpid(p.pid, &p.status, 0);
-        p.done = true;
-        ADD_FAILURE() << "a worker did not end within " << kHangGuard << " s: " << p.err_path;
-      }
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  std::vector<Proc*> all;
+  for (auto& p : procs) all.push_back(&p);
+  wait_all(all, kHangGuard);
 }
-
-bool ok(const Proc& p) { return WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0; }
 
 // Runs a job to completion; true if every rank succeeded.
 bool run(const testing::TempDir& dir, const std::function<std::vector<std::string>(int)>& flags) {
